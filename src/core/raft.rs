@@ -1,0 +1,719 @@
+//! The Raft state machine: Figure 2's rules for all servers, followers, candidates and leaders, plus
+//! InstallSnapshot and log compaction from §7 (Figure 13).
+//!
+//! Inputs are method calls (`tick`, `handle_request`, `handle_reply`, `propose`, `snapshot`); outputs collect in
+//! a [`Ready`] that the host drains with [`Raft::take_ready`] after each input and must carry out in order:
+//! 1. persist `Ready::persist` (with the current snapshot, [`Raft::snapshot_data`]) — before anything else
+//!    leaves, including the reply that `handle_request` returned;
+//! 2. send `Ready::messages`;
+//! 3. hand `Ready::apply` to the service, in order.
+
+use rand_core::{RngCore, SeedableRng};
+use rand_pcg::Pcg64Mcg;
+
+use super::config::{Config, ConfigError};
+use super::log::RaftLog;
+use super::message::{
+    AppendEntries, AppendEntriesReply, Entry, Index, InstallSnapshot, InstallSnapshotReply, PeerId, Reply, Request,
+    RequestVote, RequestVoteReply, Term,
+};
+use super::persist::{snapshot_checksum, PersistedState, RestoreError};
+
+/// The three roles of §5.1.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Role {
+    /// Passive: answers requests, starts an election when the leader falls silent.
+    Follower,
+    /// Collecting votes for itself.
+    Candidate,
+    /// Accepts commands and replicates them.
+    Leader,
+}
+
+/// Something for the service to apply, in the order given.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Apply {
+    /// A committed command.
+    Command {
+        /// Its log index.
+        index: Index,
+        /// The term of its entry.
+        term: Term,
+        /// The command bytes given to `propose`.
+        command: Vec<u8>,
+    },
+    /// A snapshot from the leader that replaces the service's state up to `index`.
+    Snapshot {
+        /// Last index the snapshot covers.
+        index: Index,
+        /// Term of that index.
+        term: Term,
+        /// The service's snapshot bytes.
+        data: Vec<u8>,
+    },
+}
+
+/// The outputs of the inputs since the last [`Raft::take_ready`]; see the module doc for the order of duties.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Ready {
+    /// New persisted-state bytes, to save together with [`Raft::snapshot_data`].
+    pub persist: Option<Vec<u8>>,
+    /// Requests to send, each to its peer.
+    pub messages: Vec<(PeerId, Request)>,
+    /// Committed commands and installed snapshots for the service.
+    pub apply: Vec<Apply>,
+}
+
+impl Ready {
+    /// True when there is nothing to do.
+    pub fn is_empty(&self) -> bool {
+        self.persist.is_none() && self.messages.is_empty() && self.apply.is_empty()
+    }
+}
+
+/// A peer's view of its own state, for hosts and checkers.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Status {
+    /// Current role.
+    pub role: Role,
+    /// Current term.
+    pub term: Term,
+    /// The vote cast in `term`.
+    pub voted_for: Option<PeerId>,
+    /// The leader this peer last heard from in `term`.
+    pub leader: Option<PeerId>,
+    /// Highest index known committed.
+    pub commit_index: Index,
+    /// Highest index handed to the apply stream.
+    pub last_applied: Index,
+    /// Last index covered by the snapshot.
+    pub snapshot_index: Index,
+    /// Last index in the log.
+    pub last_index: Index,
+}
+
+/// Why a core could not start.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum StartError {
+    /// The configuration is unusable.
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    /// The persisted bytes are unusable.
+    #[error(transparent)]
+    Restore(#[from] RestoreError),
+}
+
+/// A proposal made to a peer that is not the leader.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("not the leader (term {term})")]
+pub struct NotLeader {
+    /// The peer's current term.
+    pub term: Term,
+}
+
+/// A snapshot request the core cannot honour.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum SnapshotError {
+    /// The service asked to snapshot past what it has been given to apply.
+    #[error("snapshot index {index} is past the last applied index {last_applied}")]
+    NotApplied {
+        /// The requested index.
+        index: Index,
+        /// The last index handed to the service.
+        last_applied: Index,
+    },
+}
+
+/// A message that no correct peer could have sent.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("invalid message: {0}")]
+pub struct InvalidMessage(pub &'static str);
+
+/// What a leader knows of one follower (Figure 2, "volatile state on leaders").
+#[derive(Clone, Debug, Default)]
+struct Progress {
+    next_index: Index,
+    match_index: Index,
+    /// An AppendEntries or InstallSnapshot is out and unanswered; new proposals wait for its reply (or the next
+    /// heartbeat) instead of sending another, which batches bursts into one message.
+    inflight: bool,
+    /// The commit index the follower was last told, so a commit advance is announced at once.
+    commit_sent: Index,
+}
+
+/// One Raft peer as a deterministic state machine.
+#[derive(Debug)]
+pub struct Raft {
+    cfg: Config,
+    rng: Pcg64Mcg,
+
+    // Figure 2, persistent state on all servers (the log's snapshot is §7's).
+    current_term: Term,
+    voted_for: Option<PeerId>,
+    log: RaftLog,
+    snapshot: Vec<u8>,
+
+    // Figure 2, volatile state on all servers.
+    commit_index: Index,
+    last_applied: Index,
+
+    role: Role,
+    leader: Option<PeerId>,
+    votes: Vec<bool>,
+    progress: Vec<Progress>,
+
+    election_elapsed: u32,
+    election_timeout: u32,
+    heartbeat_elapsed: u32,
+
+    dirty: bool,
+    out: Ready,
+}
+
+impl Raft {
+    /// Starts a peer from its persisted state and snapshot; both empty means a fresh peer.
+    pub fn new(cfg: Config, state: &[u8], snapshot: &[u8]) -> Result<Raft, StartError> {
+        cfg.validate()?;
+        let mut raft = Raft {
+            rng: Pcg64Mcg::seed_from_u64(cfg.seed),
+            current_term: 0,
+            voted_for: None,
+            log: RaftLog::default(),
+            snapshot: Vec::new(),
+            commit_index: 0,
+            last_applied: 0,
+            role: Role::Follower,
+            leader: None,
+            votes: vec![false; cfg.peers as usize],
+            progress: vec![Progress::default(); cfg.peers as usize],
+            election_elapsed: 0,
+            election_timeout: 0,
+            heartbeat_elapsed: 0,
+            dirty: false,
+            out: Ready::default(),
+            cfg,
+        };
+        if state.is_empty() {
+            if !snapshot.is_empty() {
+                return Err(RestoreError::SnapshotWithoutState.into());
+            }
+        } else {
+            raft.restore(PersistedState::decode(state, snapshot)?, snapshot)?;
+        }
+        raft.reset_election_timer();
+        Ok(raft)
+    }
+
+    fn restore(&mut self, state: PersistedState, snapshot: &[u8]) -> Result<(), RestoreError> {
+        if state.me != self.cfg.me || state.peers != self.cfg.peers {
+            return Err(RestoreError::ForeignState {
+                found_me: state.me,
+                found_peers: state.peers,
+                me: self.cfg.me,
+                peers: self.cfg.peers,
+            });
+        }
+        if state.voted_for.is_some_and(|v| v >= self.cfg.peers) {
+            return Err(RestoreError::Inconsistent("vote for a peer outside the cluster"));
+        }
+        self.current_term = state.current_term;
+        self.voted_for = state.voted_for;
+        self.log = RaftLog::new(state.snapshot_index, state.snapshot_term, state.entries);
+        self.snapshot = snapshot.to_vec();
+        // §7: the service restores the snapshot itself, so applying resumes right after it.
+        self.commit_index = state.snapshot_index;
+        self.last_applied = state.snapshot_index;
+        Ok(())
+    }
+
+    // ----- inputs -------------------------------------------------------------------------------------------
+
+    /// Advances logical time by one tick: heartbeats on a leader, the election timeout elsewhere.
+    pub fn tick(&mut self) {
+        if self.role == Role::Leader {
+            self.heartbeat_elapsed += 1;
+            if self.heartbeat_elapsed >= self.cfg.heartbeat_ticks {
+                self.heartbeat_elapsed = 0;
+                self.broadcast_append(false);
+            }
+        } else {
+            self.election_elapsed += 1;
+            // Figure 2, Followers and Candidates: on election timeout, start a new election.
+            if self.election_elapsed >= self.election_timeout {
+                self.start_election();
+            }
+        }
+    }
+
+    /// Handles a request from a peer and returns the reply to send back once `take_ready`'s persist is done.
+    pub fn handle_request(&mut self, request: Request) -> Result<Reply, InvalidMessage> {
+        self.validate_request(&request)?;
+        Ok(match request {
+            Request::Vote(m) => Reply::Vote(self.handle_request_vote(m)),
+            Request::Append(m) => Reply::Append(self.handle_append_entries(m)),
+            Request::Snapshot(m) => Reply::Snapshot(self.handle_install_snapshot(m)),
+        })
+    }
+
+    /// Handles a peer's reply to a request this peer sent earlier (maybe in an older term, maybe twice).
+    pub fn handle_reply(&mut self, from: PeerId, reply: Reply) -> Result<(), InvalidMessage> {
+        if from >= self.cfg.peers || from == self.cfg.me {
+            return Err(InvalidMessage("reply from a peer outside the cluster"));
+        }
+        // Figure 2, all servers: a newer term turns this peer into a follower.
+        if reply.term() > self.current_term {
+            self.become_follower(reply.term(), None);
+            return Ok(());
+        }
+        if reply.term() < self.current_term {
+            return Ok(());
+        }
+        match reply {
+            Reply::Vote(r) => self.handle_request_vote_reply(from, r),
+            Reply::Append(r) => self.handle_append_entries_reply(from, r),
+            Reply::Snapshot(r) => self.handle_install_snapshot_reply(from, r),
+        }
+        Ok(())
+    }
+
+    /// Appends a command if this peer leads (Figure 2, Leaders: "if command received from client: append entry
+    /// to local log"), returning its index and term.
+    pub fn propose(&mut self, command: Vec<u8>) -> Result<(Index, Term), NotLeader> {
+        if self.role != Role::Leader {
+            return Err(NotLeader { term: self.current_term });
+        }
+        self.log.append(Entry { term: self.current_term, command });
+        self.dirty = true;
+        self.maybe_commit();
+        self.broadcast_append(true);
+        Ok((self.log.last_index(), self.current_term))
+    }
+
+    /// The service's snapshot through `index` (§7): trims the log. Returns false when the core already holds a
+    /// snapshot at or past `index` and ignores it.
+    pub fn snapshot(&mut self, index: Index, data: Vec<u8>) -> Result<bool, SnapshotError> {
+        if index <= self.log.snapshot_index() {
+            return Ok(false);
+        }
+        if index > self.last_applied {
+            return Err(SnapshotError::NotApplied { index, last_applied: self.last_applied });
+        }
+        let term = self.log.term_at(index).expect("applied entries after the snapshot are in the log");
+        self.log.compact_to(index, term);
+        self.snapshot = data;
+        self.dirty = true;
+        Ok(true)
+    }
+
+    /// Drains the outputs of the inputs since the last call.
+    pub fn take_ready(&mut self) -> Ready {
+        let mut ready = std::mem::take(&mut self.out);
+        if self.dirty {
+            self.dirty = false;
+            ready.persist = Some(self.persisted_state().encode());
+        }
+        ready
+    }
+
+    // ----- queries ------------------------------------------------------------------------------------------
+
+    /// The current term and whether this peer believes it leads.
+    pub fn state(&self) -> (Term, bool) {
+        (self.current_term, self.role == Role::Leader)
+    }
+
+    /// A summary of this peer's state.
+    pub fn status(&self) -> Status {
+        Status {
+            role: self.role,
+            term: self.current_term,
+            voted_for: self.voted_for,
+            leader: self.leader,
+            commit_index: self.commit_index,
+            last_applied: self.last_applied,
+            snapshot_index: self.log.snapshot_index(),
+            last_index: self.log.last_index(),
+        }
+    }
+
+    /// The log.
+    pub fn log(&self) -> &RaftLog {
+        &self.log
+    }
+
+    /// The current snapshot bytes, saved beside every persisted state.
+    pub fn snapshot_data(&self) -> &[u8] {
+        &self.snapshot
+    }
+
+    /// This peer's configuration.
+    pub fn config(&self) -> &Config {
+        &self.cfg
+    }
+
+    // ----- elections (§5.2) ---------------------------------------------------------------------------------
+
+    fn reset_election_timer(&mut self) {
+        let span = u64::from(self.cfg.election_ticks_max - self.cfg.election_ticks_min) + 1;
+        self.election_timeout = self.cfg.election_ticks_min + (self.rng.next_u64() % span) as u32;
+        self.election_elapsed = 0;
+    }
+
+    fn start_election(&mut self) {
+        // Figure 2, Candidates: increment currentTerm, vote for self, reset the election timer, send RequestVote.
+        self.current_term += 1;
+        self.role = Role::Candidate;
+        self.leader = None;
+        self.voted_for = Some(self.cfg.me);
+        self.dirty = true;
+        self.votes.iter_mut().for_each(|v| *v = false);
+        self.votes[self.cfg.me as usize] = true;
+        self.reset_election_timer();
+        if self.has_quorum(self.votes.iter().filter(|&&v| v).count()) {
+            self.become_leader();
+            return;
+        }
+        let vote = RequestVote {
+            term: self.current_term,
+            candidate: self.cfg.me,
+            last_log_index: self.log.last_index(),
+            last_log_term: self.log.last_term(),
+        };
+        for peer in self.other_peers() {
+            self.out.messages.push((peer, Request::Vote(vote.clone())));
+        }
+    }
+
+    fn become_follower(&mut self, term: Term, leader: Option<PeerId>) {
+        if term > self.current_term {
+            self.current_term = term;
+            self.voted_for = None;
+            self.dirty = true;
+        }
+        self.role = Role::Follower;
+        self.leader = leader;
+    }
+
+    fn become_leader(&mut self) {
+        // Figure 2, Leaders: initialise nextIndex to last log index + 1 and matchIndex to 0. No no-op entry: the
+        // lab expects a fresh cluster's first command at index 1.
+        self.role = Role::Leader;
+        self.leader = Some(self.cfg.me);
+        let next_index = self.log.last_index() + 1;
+        for p in &mut self.progress {
+            *p = Progress { next_index, match_index: 0, inflight: false, commit_sent: 0 };
+        }
+        self.heartbeat_elapsed = 0;
+        // Figure 2, Leaders: upon election, send initial empty AppendEntries (heartbeat) to each server.
+        self.broadcast_append(false);
+    }
+
+    fn handle_request_vote(&mut self, m: RequestVote) -> RequestVoteReply {
+        // Figure 2, RequestVote receiver, step 1: reply false if term < currentTerm.
+        if m.term > self.current_term {
+            self.become_follower(m.term, None);
+        }
+        // Step 2: grant if votedFor is null or candidateId, and the candidate's log is at least as up-to-date (§5.4.1).
+        let up_to_date = (m.last_log_term, m.last_log_index) >= (self.log.last_term(), self.log.last_index());
+        let grant = m.term == self.current_term
+            && self.voted_for.is_none_or(|v| v == m.candidate)
+            && up_to_date;
+        if grant {
+            if self.voted_for != Some(m.candidate) {
+                self.voted_for = Some(m.candidate);
+                self.dirty = true;
+            }
+            self.reset_election_timer();
+        }
+        RequestVoteReply { term: self.current_term, vote_granted: grant }
+    }
+
+    fn handle_request_vote_reply(&mut self, from: PeerId, r: RequestVoteReply) {
+        if self.role != Role::Candidate || !r.vote_granted {
+            return;
+        }
+        // Figure 2, Candidates: if votes received from a majority of servers, become leader.
+        self.votes[from as usize] = true;
+        if self.has_quorum(self.votes.iter().filter(|&&v| v).count()) {
+            self.become_leader();
+        }
+    }
+
+    // ----- log replication (§5.3, §5.4) ---------------------------------------------------------------------
+
+    fn send_append(&mut self, peer: PeerId) {
+        let p = &self.progress[peer as usize];
+        let next_index = p.next_index;
+        let request = if next_index <= self.log.snapshot_index() {
+            // §7: the entries this follower needs are gone; send the snapshot instead.
+            Request::Snapshot(InstallSnapshot {
+                term: self.current_term,
+                leader: self.cfg.me,
+                last_included_index: self.log.snapshot_index(),
+                last_included_term: self.log.snapshot_term(),
+                data: self.snapshot.clone(),
+            })
+        } else {
+            let prev_log_index = next_index - 1;
+            self.progress[peer as usize].commit_sent = self.commit_index;
+            Request::Append(AppendEntries {
+                term: self.current_term,
+                leader: self.cfg.me,
+                prev_log_index,
+                prev_log_term: self.log.term_at(prev_log_index).expect("next_index follows the snapshot"),
+                entries: self.log.entries_from(next_index).to_vec(),
+                leader_commit: self.commit_index,
+            })
+        };
+        self.progress[peer as usize].inflight = true;
+        self.out.messages.push((peer, request));
+    }
+
+    /// Sends every follower what it lacks; with `only_idle`, skips followers that have a request out.
+    fn broadcast_append(&mut self, only_idle: bool) {
+        for peer in self.other_peers() {
+            if !only_idle || !self.progress[peer as usize].inflight {
+                self.send_append(peer);
+            }
+        }
+    }
+
+    fn handle_append_entries(&mut self, m: AppendEntries) -> AppendEntriesReply {
+        let reject = |term, conflict_term, conflict_index| AppendEntriesReply {
+            term,
+            success: false,
+            match_index: 0,
+            conflict_term,
+            conflict_index,
+        };
+        // Figure 2, AppendEntries receiver, step 1: reply false if term < currentTerm.
+        if m.term < self.current_term {
+            return reject(self.current_term, None, 0);
+        }
+        // A current-term AppendEntries comes from the one leader of this term (§5.2): follow it.
+        self.become_follower(m.term, Some(m.leader));
+        self.reset_election_timer();
+
+        let match_index = m.prev_log_index + m.entries.len() as Index;
+        let mut prev_log_index = m.prev_log_index;
+        let mut prev_log_term = m.prev_log_term;
+        let mut entries = m.entries;
+        let snapshot_index = self.log.snapshot_index();
+        if prev_log_index < snapshot_index {
+            // Entries up to the snapshot are committed, so they match the leader's; skip them.
+            let covered = (snapshot_index - prev_log_index) as usize;
+            if covered >= entries.len() {
+                return AppendEntriesReply {
+                    term: self.current_term,
+                    success: true,
+                    match_index,
+                    conflict_term: None,
+                    conflict_index: 0,
+                };
+            }
+            entries.drain(..covered);
+            prev_log_index = snapshot_index;
+            prev_log_term = self.log.snapshot_term();
+        }
+        // Step 2: reply false if the log has no entry at prevLogIndex whose term matches prevLogTerm, with the
+        // hints that let the leader skip a whole term at a time.
+        match self.log.term_at(prev_log_index) {
+            None => return reject(self.current_term, None, self.log.last_index() + 1),
+            Some(term) if term != prev_log_term => {
+                let first = self.log.first_index_of_term(term, prev_log_index);
+                return reject(self.current_term, Some(term), first);
+            }
+            Some(_) => {}
+        }
+        // Steps 3–4: delete a conflicting entry and all that follow it; append entries not already in the log.
+        let mut append_from = None;
+        for (offset, entry) in entries.iter().enumerate() {
+            let index = prev_log_index + 1 + offset as Index;
+            match self.log.term_at(index) {
+                Some(term) if term == entry.term => continue,
+                Some(_) => {
+                    debug_assert!(index > self.commit_index, "a committed entry conflicts with the leader");
+                    self.log.truncate_from(index);
+                }
+                None => {}
+            }
+            append_from = Some(offset);
+            break;
+        }
+        if let Some(offset) = append_from {
+            for entry in entries.drain(offset..) {
+                self.log.append(entry);
+            }
+            self.dirty = true;
+        }
+        // Step 5: if leaderCommit > commitIndex, set commitIndex = min(leaderCommit, index of last new entry).
+        let new_commit = m.leader_commit.min(match_index);
+        if new_commit > self.commit_index {
+            self.commit_index = new_commit;
+            self.apply_committed();
+        }
+        AppendEntriesReply { term: self.current_term, success: true, match_index, conflict_term: None, conflict_index: 0 }
+    }
+
+    fn handle_append_entries_reply(&mut self, from: PeerId, r: AppendEntriesReply) {
+        if self.role != Role::Leader {
+            return;
+        }
+        let last_index = self.log.last_index();
+        let p = &mut self.progress[from as usize];
+        p.inflight = false;
+        if r.success {
+            // Figure 2, Leaders: on success update nextIndex and matchIndex. Replies may be stale or duplicated,
+            // so both only move forward.
+            p.match_index = p.match_index.max(r.match_index.min(last_index));
+            p.next_index = p.next_index.max(p.match_index + 1);
+        } else {
+            // Figure 2, Leaders: on a consistency failure decrement nextIndex and retry; the hints skip the whole
+            // conflicting term (or jump to the follower's log end) instead of one entry per round trip.
+            let hinted = match r.conflict_term {
+                Some(term) => match self.log.last_index_of_term(term) {
+                    Some(index) => index + 1,
+                    None => r.conflict_index,
+                },
+                None => r.conflict_index,
+            };
+            p.next_index = hinted.clamp(p.match_index + 1, last_index + 1);
+        }
+        self.after_follower_progress(from);
+    }
+
+    fn handle_install_snapshot(&mut self, m: InstallSnapshot) -> InstallSnapshotReply {
+        // Figure 13, receiver step 1: reply immediately if term < currentTerm.
+        if m.term < self.current_term {
+            return InstallSnapshotReply { term: self.current_term, last_included_index: 0 };
+        }
+        self.become_follower(m.term, Some(m.leader));
+        self.reset_election_timer();
+        // A snapshot at or behind the commit index holds nothing new: everything it covers is already committed
+        // here and handed to the service, and the apply stream must not move backwards.
+        if m.last_included_index > self.commit_index {
+            // Steps 6–7: keep the entries that follow a matching snapshot entry, else discard the whole log.
+            self.log.compact_to(m.last_included_index, m.last_included_term);
+            self.snapshot = m.data.clone();
+            self.commit_index = m.last_included_index;
+            self.last_applied = m.last_included_index;
+            self.dirty = true;
+            // Step 8: reset the state machine using the snapshot contents.
+            self.out.apply.push(Apply::Snapshot {
+                index: m.last_included_index,
+                term: m.last_included_term,
+                data: m.data,
+            });
+        }
+        InstallSnapshotReply { term: self.current_term, last_included_index: m.last_included_index }
+    }
+
+    fn handle_install_snapshot_reply(&mut self, from: PeerId, r: InstallSnapshotReply) {
+        if self.role != Role::Leader {
+            return;
+        }
+        let last_index = self.log.last_index();
+        let p = &mut self.progress[from as usize];
+        p.inflight = false;
+        p.match_index = p.match_index.max(r.last_included_index.min(last_index));
+        p.next_index = p.next_index.max(p.match_index + 1);
+        self.after_follower_progress(from);
+    }
+
+    /// After a follower answered: commit what a majority holds, announce a new commit index to idle followers,
+    /// and keep feeding this follower while it lacks entries.
+    fn after_follower_progress(&mut self, from: PeerId) {
+        if self.maybe_commit() {
+            self.broadcast_append(true);
+            return;
+        }
+        let p = &self.progress[from as usize];
+        if p.next_index <= self.log.last_index() || p.commit_sent < self.commit_index {
+            self.send_append(from);
+        }
+    }
+
+    /// Figure 2, Leaders: if a majority has matchIndex ≥ N and log[N].term == currentTerm, set commitIndex = N.
+    /// Only a current-term entry is committed by counting replicas (§5.4.2, Figure 8).
+    fn maybe_commit(&mut self) -> bool {
+        let mut matched: Vec<Index> = (0..self.cfg.peers)
+            .map(|peer| {
+                if peer == self.cfg.me {
+                    self.log.last_index()
+                } else {
+                    self.progress[peer as usize].match_index
+                }
+            })
+            .collect();
+        matched.sort_unstable_by(|a, b| b.cmp(a));
+        let majority_index = matched[(self.cfg.peers / 2) as usize];
+        if majority_index > self.commit_index && self.log.term_at(majority_index) == Some(self.current_term) {
+            self.commit_index = majority_index;
+            self.apply_committed();
+            return true;
+        }
+        false
+    }
+
+    /// Figure 2, all servers: if commitIndex > lastApplied, apply log[lastApplied + 1] and so on.
+    fn apply_committed(&mut self) {
+        while self.last_applied < self.commit_index {
+            self.last_applied += 1;
+            let entry = self.log.entry(self.last_applied).expect("committed entries after the snapshot are in the log");
+            self.out.apply.push(Apply::Command {
+                index: self.last_applied,
+                term: entry.term,
+                command: entry.command.clone(),
+            });
+        }
+    }
+
+    // ----- helpers ------------------------------------------------------------------------------------------
+
+    fn validate_request(&self, request: &Request) -> Result<(), InvalidMessage> {
+        let sender = request.sender();
+        if sender >= self.cfg.peers || sender == self.cfg.me {
+            return Err(InvalidMessage("request from a peer outside the cluster"));
+        }
+        match request {
+            Request::Vote(_) => {}
+            Request::Append(m) => {
+                if m.prev_log_index.checked_add(m.entries.len() as Index).is_none() {
+                    return Err(InvalidMessage("entries run past the largest index"));
+                }
+                if m.prev_log_term > m.term || m.entries.iter().any(|e| e.term > m.term) {
+                    return Err(InvalidMessage("entries newer than the leader's term"));
+                }
+            }
+            Request::Snapshot(m) => {
+                if m.last_included_term > m.term {
+                    return Err(InvalidMessage("snapshot newer than the leader's term"));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn has_quorum(&self, count: usize) -> bool {
+        count > self.cfg.peers as usize / 2
+    }
+
+    fn other_peers(&self) -> impl Iterator<Item = PeerId> {
+        let me = self.cfg.me;
+        (0..self.cfg.peers).filter(move |&p| p != me)
+    }
+
+    fn persisted_state(&self) -> PersistedState {
+        PersistedState {
+            me: self.cfg.me,
+            peers: self.cfg.peers,
+            current_term: self.current_term,
+            voted_for: self.voted_for,
+            snapshot_index: self.log.snapshot_index(),
+            snapshot_term: self.log.snapshot_term(),
+            snapshot_len: self.snapshot.len() as u64,
+            snapshot_crc: snapshot_checksum(&self.snapshot),
+            entries: self.log.entries().to_vec(),
+        }
+    }
+}

@@ -134,9 +134,10 @@ pub struct InvalidMessage(pub &'static str);
 struct Progress {
     next_index: Index,
     match_index: Index,
-    /// An AppendEntries or InstallSnapshot is out and unanswered; new proposals wait for its reply (or the next
-    /// heartbeat) instead of sending another, which batches bursts into one message.
-    inflight: bool,
+    /// Requests sent since the last heartbeat and not yet answered. New proposals wait while any is out (their
+    /// entries ride on the next request), and only the reply that leaves none out may send a follow-up: otherwise
+    /// every heartbeat would start another request chain that lives as long as proposals keep coming.
+    outstanding: u32,
     /// The commit index the follower was last told, so a commit advance is announced at once.
     commit_sent: Index,
 }
@@ -401,7 +402,7 @@ impl Raft {
         self.leader = Some(self.cfg.me);
         let next_index = self.log.last_index() + 1;
         for p in &mut self.progress {
-            *p = Progress { next_index, match_index: 0, inflight: false, commit_sent: 0 };
+            *p = Progress { next_index, match_index: 0, outstanding: 0, commit_sent: 0 };
         }
         self.heartbeat_elapsed = 0;
         // Figure 2, Leaders: upon election, send initial empty AppendEntries (heartbeat) to each server.
@@ -415,9 +416,7 @@ impl Raft {
         }
         // Step 2: grant if votedFor is null or candidateId, and the candidate's log is at least as up-to-date (§5.4.1).
         let up_to_date = (m.last_log_term, m.last_log_index) >= (self.log.last_term(), self.log.last_index());
-        let grant = m.term == self.current_term
-            && self.voted_for.is_none_or(|v| v == m.candidate)
-            && up_to_date;
+        let grant = m.term == self.current_term && self.voted_for.is_none_or(|v| v == m.candidate) && up_to_date;
         if grant {
             if self.voted_for != Some(m.candidate) {
                 self.voted_for = Some(m.candidate);
@@ -465,14 +464,20 @@ impl Raft {
                 leader_commit: self.commit_index,
             })
         };
-        self.progress[peer as usize].inflight = true;
+        let p = &mut self.progress[peer as usize];
+        p.outstanding = p.outstanding.saturating_add(1);
         self.out.messages.push((peer, request));
     }
 
     /// Sends every follower what it lacks; with `only_idle`, skips followers that have a request out.
     fn broadcast_append(&mut self, only_idle: bool) {
         for peer in self.other_peers() {
-            if !only_idle || !self.progress[peer as usize].inflight {
+            let p = &mut self.progress[peer as usize];
+            if !only_idle {
+                // A heartbeat also recovers from lost messages, whose replies would never bring the count down.
+                p.outstanding = 0;
+            }
+            if p.outstanding == 0 {
                 self.send_append(peer);
             }
         }
@@ -552,7 +557,13 @@ impl Raft {
             self.commit_index = new_commit;
             self.apply_committed();
         }
-        AppendEntriesReply { term: self.current_term, success: true, match_index, conflict_term: None, conflict_index: 0 }
+        AppendEntriesReply {
+            term: self.current_term,
+            success: true,
+            match_index,
+            conflict_term: None,
+            conflict_index: 0,
+        }
     }
 
     fn handle_append_entries_reply(&mut self, from: PeerId, r: AppendEntriesReply) {
@@ -561,7 +572,7 @@ impl Raft {
         }
         let last_index = self.log.last_index();
         let p = &mut self.progress[from as usize];
-        p.inflight = false;
+        p.outstanding = p.outstanding.saturating_sub(1);
         if r.success {
             // Figure 2, Leaders: on success update nextIndex and matchIndex. Replies may be stale or duplicated,
             // so both only move forward.
@@ -614,7 +625,7 @@ impl Raft {
         }
         let last_index = self.log.last_index();
         let p = &mut self.progress[from as usize];
-        p.inflight = false;
+        p.outstanding = p.outstanding.saturating_sub(1);
         p.match_index = p.match_index.max(r.last_included_index.min(last_index));
         p.next_index = p.next_index.max(p.match_index + 1);
         self.after_follower_progress(from);
@@ -628,7 +639,7 @@ impl Raft {
             return;
         }
         let p = &self.progress[from as usize];
-        if p.next_index <= self.log.last_index() || p.commit_sent < self.commit_index {
+        if p.outstanding == 0 && (p.next_index <= self.log.last_index() || p.commit_sent < self.commit_index) {
             self.send_append(from);
         }
     }
@@ -637,13 +648,15 @@ impl Raft {
     /// Only a current-term entry is committed by counting replicas (§5.4.2, Figure 8).
     fn maybe_commit(&mut self) -> bool {
         let mut matched: Vec<Index> = (0..self.cfg.peers)
-            .map(|peer| {
-                if peer == self.cfg.me {
-                    self.log.last_index()
-                } else {
-                    self.progress[peer as usize].match_index
-                }
-            })
+            .map(
+                |peer| {
+                    if peer == self.cfg.me {
+                        self.log.last_index()
+                    } else {
+                        self.progress[peer as usize].match_index
+                    }
+                },
+            )
             .collect();
         matched.sort_unstable_by(|a, b| b.cmp(a));
         let majority_index = matched[(self.cfg.peers / 2) as usize];

@@ -1,0 +1,232 @@
+package tester
+
+import (
+	"fmt"
+	"sync"
+
+	"6.5840/labrpc"
+)
+
+// Tgid names a group of peers (a Raft cluster).
+type Tgid int
+
+// IService is anything a start function returns: each is registered as a labrpc service of the peer, and Kill is
+// called on each when the peer crashes.
+type IService interface {
+	Kill()
+}
+
+// FstartServer starts one peer: ends[j] reaches peer j of the group (ends[srv] is the peer itself), and persister
+// holds what the previous incarnation saved. It must return promptly.
+type FstartServer func(ends []*labrpc.ClientEnd, grp Tgid, srv int, persister *Persister) []IService
+
+// server is one slot of a group; a restart refills the slot.
+type server struct {
+	endNames []string
+	ends     []*labrpc.ClientEnd
+	saved    *Persister // survives crashes
+	svcs     []IService // nil while crashed
+}
+
+// Group is a set of peers that talk to each other over the config's network.
+//
+// Links are one-way ends per (from, to) pair, fresh for every incarnation of the sender, so a crashed peer's
+// leftover goroutines keep talking into ends nobody enables again.
+type Group struct {
+	net         *labrpc.Network
+	gid         Tgid
+	mks         FstartServer
+	servernames []string
+
+	mu        sync.Mutex
+	srvs      []*server
+	connected []bool
+}
+
+func newGroup(net *labrpc.Network, gid Tgid, n int, mks FstartServer) *Group {
+	g := &Group{
+		net:         net,
+		gid:         gid,
+		mks:         mks,
+		servernames: make([]string, n),
+		srvs:        make([]*server, n),
+		connected:   make([]bool, n),
+	}
+	for i := range g.srvs {
+		g.servernames[i] = fmt.Sprintf("server-%d-%d", gid, i)
+		g.srvs[i] = &server{saved: MakePersister()}
+	}
+	return g
+}
+
+// N is the number of peers.
+func (g *Group) N() int {
+	return len(g.srvs)
+}
+
+// ServerName is the labrpc server name of peer i; it stays the same across restarts.
+func (g *Group) ServerName(i int) string {
+	return g.servernames[i]
+}
+
+// StartServer starts peer i (crashing it first if it runs) from a copy of what it last saved. Its new ends start
+// disabled; ConnectOne brings it onto the network.
+func (g *Group) StartServer(i int) {
+	if g.IsAlive(i) {
+		g.ShutdownServer(i)
+	}
+	n := g.N()
+	endNames := make([]string, n)
+	ends := make([]*labrpc.ClientEnd, n)
+	for j := 0; j < n; j++ {
+		endNames[j] = Randstring(20)
+		ends[j] = g.net.MakeEnd(endNames[j])
+		g.net.Connect(endNames[j], g.servernames[j])
+	}
+
+	g.mu.Lock()
+	srv := g.srvs[i]
+	srv.endNames = endNames
+	srv.ends = ends
+	// The new incarnation writes to its own Persister; whatever the old one still saves lands in the old object.
+	srv.saved = srv.saved.Copy()
+	saved := srv.saved
+	g.mu.Unlock()
+
+	// Outside the lock: the start function calls Make, which may take a moment and may call back into nothing of ours.
+	svcs := g.mks(ends, g.gid, i, saved)
+
+	rs := labrpc.MakeServer()
+	for _, svc := range svcs {
+		rs.AddService(labrpc.MakeService(svc))
+	}
+	g.mu.Lock()
+	srv.svcs = svcs
+	g.mu.Unlock()
+	g.net.AddServer(g.servernames[i], rs)
+}
+
+// StartServers starts every peer.
+func (g *Group) StartServers() {
+	for i := 0; i < g.N(); i++ {
+		g.StartServer(i)
+	}
+}
+
+// ShutdownServer crashes peer i: cut it off, remove its RPC server, keep a copy of its storage, then Kill its
+// services. The order makes anything the dying peer saves after the copy vanish, as it would on a real crash.
+func (g *Group) ShutdownServer(i int) {
+	g.DisconnectAll(i)
+	g.net.DeleteServer(g.servernames[i])
+
+	g.mu.Lock()
+	srv := g.srvs[i]
+	srv.saved = srv.saved.Copy()
+	svcs := srv.svcs
+	srv.svcs = nil
+	g.mu.Unlock()
+
+	for _, svc := range svcs {
+		svc.Kill()
+	}
+}
+
+// Shutdown crashes every peer.
+func (g *Group) Shutdown() {
+	for i := 0; i < g.N(); i++ {
+		g.ShutdownServer(i)
+	}
+}
+
+// IsAlive reports whether peer i has been started and not crashed since.
+func (g *Group) IsAlive(i int) bool {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return g.srvs[i].svcs != nil
+}
+
+// Services returns what peer i's start function returned, or nil while it is crashed.
+func (g *Group) Services(i int) []IService {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return g.srvs[i].svcs
+}
+
+// ConnectOne marks peer i connected and enables its links to and from every other connected peer.
+func (g *Group) ConnectOne(i int) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	g.connected[i] = true
+	for j := range g.srvs {
+		if g.connected[j] {
+			g.enable(i, j, true)
+			g.enable(j, i, true)
+		}
+	}
+}
+
+// ConnectAll connects every peer.
+func (g *Group) ConnectAll() {
+	for i := 0; i < g.N(); i++ {
+		g.ConnectOne(i)
+	}
+}
+
+// DisconnectAll marks peer i disconnected and disables every link to and from it.
+func (g *Group) DisconnectAll(i int) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	g.connected[i] = false
+	for j := range g.srvs {
+		g.enable(i, j, false)
+		g.enable(j, i, false)
+	}
+}
+
+// enable switches the link from peer from to peer to; peers never started have no ends yet.
+func (g *Group) enable(from, to int, on bool) {
+	if names := g.srvs[from].endNames; names != nil {
+		g.net.Enable(names[to], on)
+	}
+}
+
+// IsConnected reports whether peer i is marked connected.
+func (g *Group) IsConnected(i int) bool {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return g.connected[i]
+}
+
+// RpcCount is the number of RPCs delivered to peer i's current incarnation.
+func (g *Group) RpcCount(i int) int {
+	return g.net.GetCount(g.servernames[i])
+}
+
+// Persister returns peer i's current storage: the live one while it runs, the saved copy while it is crashed.
+func (g *Group) Persister(i int) *Persister {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return g.srvs[i].saved
+}
+
+// LogSize is the largest Raft state any peer has persisted.
+func (g *Group) LogSize() int {
+	max := 0
+	for i := 0; i < g.N(); i++ {
+		if n := g.Persister(i).RaftStateSize(); n > max {
+			max = n
+		}
+	}
+	return max
+}
+
+// SnapshotSize is the largest snapshot any peer has persisted.
+func (g *Group) SnapshotSize() int {
+	max := 0
+	for i := 0; i < g.N(); i++ {
+		if n := g.Persister(i).SnapshotSize(); n > max {
+			max = n
+		}
+	}
+	return max
+}

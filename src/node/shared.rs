@@ -1,0 +1,121 @@
+//! What a node's threads and its callers share: lifecycle flags and the values the event loop publishes.
+
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicU8, Ordering};
+use std::sync::OnceLock;
+use std::thread::{self, ThreadId};
+
+use parking_lot::Mutex;
+
+use crate::core::Term;
+
+use super::NodeError;
+
+/// Why an instance stopped by itself.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum Fault {
+    /// A host callback reported failure.
+    CallbackFailed = 1,
+    /// A panic was caught.
+    Panicked = 2,
+}
+
+pub(super) struct Shared {
+    killed: AtomicBool,
+    fault: AtomicU8,
+    fault_message: Mutex<String>,
+    /// `term << 1 | is_leader`, so a reader never sees the term of one batch with the role of another.
+    term_and_leader: AtomicU64,
+    persist_bytes: AtomicU64,
+    event_loop: OnceLock<ThreadId>,
+}
+
+impl Shared {
+    pub(super) fn new(term: Term, is_leader: bool, persist_bytes: u64) -> Shared {
+        let shared = Shared {
+            killed: AtomicBool::new(false),
+            fault: AtomicU8::new(0),
+            fault_message: Mutex::new(String::new()),
+            term_and_leader: AtomicU64::new(0),
+            persist_bytes: AtomicU64::new(persist_bytes),
+            event_loop: OnceLock::new(),
+        };
+        shared.publish_state(term, is_leader);
+        shared
+    }
+
+    /// True while the instance may still run callbacks.
+    pub(super) fn running(&self) -> bool {
+        !self.killed.load(Ordering::Acquire) && self.fault.load(Ordering::Acquire) == 0
+    }
+
+    /// `Ok` while the instance is running, else the error that says why it is not.
+    pub(super) fn check(&self) -> Result<(), NodeError> {
+        if self.running() {
+            Ok(())
+        } else {
+            Err(self.stopped_error())
+        }
+    }
+
+    /// The error for a call that found the instance stopped.
+    pub(super) fn stopped_error(&self) -> NodeError {
+        if self.killed.load(Ordering::Acquire) {
+            return NodeError::Closed;
+        }
+        match self.fault() {
+            Some((Fault::Panicked, message)) => NodeError::Panicked(message),
+            Some((Fault::CallbackFailed, message)) => NodeError::CallbackFailed(message),
+            None => NodeError::Closed,
+        }
+    }
+
+    /// Marks the instance killed; false if it already was.
+    pub(super) fn mark_killed(&self) -> bool {
+        !self.killed.swap(true, Ordering::AcqRel)
+    }
+
+    /// Records a fault; a panic outranks a failed callback, and the first message of a rank is kept.
+    pub(super) fn set_fault(&self, fault: Fault, message: String) {
+        let mut current = self.fault_message.lock();
+        if (fault as u8) > self.fault.load(Ordering::Acquire) {
+            *current = message;
+            self.fault.store(fault as u8, Ordering::Release);
+        }
+    }
+
+    pub(super) fn fault(&self) -> Option<(Fault, String)> {
+        let message = self.fault_message.lock();
+        let fault = match self.fault.load(Ordering::Acquire) {
+            1 => Fault::CallbackFailed,
+            2 => Fault::Panicked,
+            _ => return None,
+        };
+        Some((fault, message.clone()))
+    }
+
+    pub(super) fn publish_state(&self, term: Term, is_leader: bool) {
+        self.term_and_leader.store(term << 1 | u64::from(is_leader), Ordering::Release);
+    }
+
+    pub(super) fn term_and_leader(&self) -> (Term, bool) {
+        let packed = self.term_and_leader.load(Ordering::Acquire);
+        (packed >> 1, packed & 1 == 1)
+    }
+
+    pub(super) fn publish_persist_bytes(&self, len: u64) {
+        self.persist_bytes.store(len, Ordering::Release);
+    }
+
+    pub(super) fn persist_bytes(&self) -> u64 {
+        self.persist_bytes.load(Ordering::Acquire)
+    }
+
+    /// Called first thing on the event-loop thread, so a callback can never run before it is known.
+    pub(super) fn register_event_loop(&self) {
+        let _ = self.event_loop.set(thread::current().id());
+    }
+
+    pub(super) fn on_event_loop(&self) -> bool {
+        self.event_loop.get() == Some(&thread::current().id())
+    }
+}

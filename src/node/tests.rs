@@ -1,0 +1,254 @@
+//! The driver's own duties, checked with a recording fake host on a single node (clusters run through the C ABI
+//! in `tests/`): persist before replies and sends, failures and panics contained, re-entrant calls refused,
+//! kill from inside callbacks.
+
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, OnceLock, Weak};
+use std::time::{Duration, Instant};
+
+use parking_lot::Mutex;
+
+use super::*;
+use crate::core::{AppendEntries, Apply, Entry, PeerId, RequestVote};
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Event {
+    Persist { state_len: usize, snapshot: Vec<u8> },
+    Send { peer: PeerId, kind: RpcKind, req_id: u64 },
+}
+
+type Hook = Box<dyn Fn(&Node<Recorder>) + Send + Sync>;
+
+#[derive(Default)]
+struct Recorder {
+    node: OnceLock<Weak<Node<Recorder>>>,
+    events: Mutex<Vec<Event>>,
+    applied: Mutex<Vec<Apply>>,
+    fail_persist: AtomicBool,
+    panic_persist: AtomicBool,
+    on_send: Mutex<Option<Hook>>,
+    on_apply: Mutex<Option<Hook>>,
+    on_persist: Mutex<Option<Hook>>,
+    arm_persist: AtomicBool,
+    callbacks_running: AtomicUsize,
+}
+
+impl Recorder {
+    fn run_hook(&self, hook: &Mutex<Option<Hook>>) {
+        // The hook is taken out while it runs, so no test lock is held across a call into the node.
+        let Some(f) = hook.lock().take() else { return };
+        if let Some(node) = self.node.get().and_then(Weak::upgrade) {
+            f(&node);
+        }
+    }
+}
+
+impl Host for Recorder {
+    fn send_rpc(&self, peer: PeerId, kind: RpcKind, req_id: u64, _request: &[u8]) {
+        self.callbacks_running.fetch_add(1, Ordering::SeqCst);
+        self.events.lock().push(Event::Send { peer, kind, req_id });
+        self.run_hook(&self.on_send);
+        self.callbacks_running.fetch_sub(1, Ordering::SeqCst);
+    }
+
+    fn persist(&self, state: &[u8], snapshot: &[u8]) -> Result<(), CallbackError> {
+        assert!(!self.panic_persist.load(Ordering::SeqCst), "persist panics on purpose");
+        if self.fail_persist.load(Ordering::SeqCst) {
+            return Err(CallbackError(5));
+        }
+        self.events.lock().push(Event::Persist { state_len: state.len(), snapshot: snapshot.to_vec() });
+        if self.arm_persist.load(Ordering::SeqCst) {
+            self.run_hook(&self.on_persist);
+        }
+        Ok(())
+    }
+
+    fn apply(&self, msg: &Apply) -> Result<(), CallbackError> {
+        self.applied.lock().push(msg.clone());
+        self.run_hook(&self.on_apply);
+        Ok(())
+    }
+}
+
+fn fast(me: PeerId, peers: u32) -> NodeConfig {
+    NodeConfig {
+        heartbeat_ms: 20,
+        election_timeout_min_ms: 50,
+        election_timeout_max_ms: 80,
+        seed: 42,
+        ..NodeConfig::new(me, peers)
+    }
+}
+
+fn start(cfg: NodeConfig) -> Arc<Node<Recorder>> {
+    let node = Arc::new(Node::start(&cfg, &[], &[], Recorder::default()).expect("start"));
+    assert!(node.host().node.set(Arc::downgrade(&node)).is_ok(), "set once");
+    node
+}
+
+fn wait_until(what: &str, mut done: impl FnMut() -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while !done() {
+        assert!(Instant::now() < deadline, "timed out waiting until {what}");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+}
+
+fn heartbeat_from_leader_1(term: u64) -> Vec<u8> {
+    Request::Append(AppendEntries {
+        term,
+        leader: 1,
+        prev_log_index: 0,
+        prev_log_term: 0,
+        entries: vec![Entry { term, command: b"x".to_vec() }],
+        leader_commit: 0,
+    })
+    .encode()
+}
+
+#[test]
+fn a_lone_peer_elects_itself_and_persists_each_proposal_before_answering() {
+    let node = start(fast(0, 1));
+    wait_until("leader", || node.state().unwrap().1);
+    let before = node.host().events.lock().len();
+    let p = node.propose(b"one".to_vec()).unwrap();
+    assert_eq!((p.index, p.is_leader), (1, true));
+    assert!(node.host().events.lock().len() > before, "the entry was persisted before propose returned");
+    wait_until("applied", || node.host().applied.lock().len() == 1);
+    assert_eq!(node.host().applied.lock()[0], Apply::Command { index: 1, term: p.term, command: b"one".to_vec() });
+    assert!(node.persist_bytes().unwrap() > 0);
+    node.snapshot(1, b"snap".to_vec()).unwrap();
+    let last = node.host().events.lock().last().cloned();
+    assert!(matches!(last, Some(Event::Persist { snapshot, .. }) if snapshot == b"snap"));
+    assert!(matches!(node.snapshot(9, vec![]), Err(NodeError::OutOfRange(_))));
+    node.kill().unwrap();
+    assert_eq!(node.kill(), Err(NodeError::Closed));
+    assert_eq!(node.state(), Err(NodeError::Closed));
+}
+
+#[test]
+fn a_follower_persists_a_request_before_replying_and_refuses_bad_bytes() {
+    let node = start(NodeConfig { election_timeout_min_ms: 5000, election_timeout_max_ms: 5000, ..fast(0, 3) });
+    let reply = node.handle_rpc(RpcKind::AppendEntries, &heartbeat_from_leader_1(3)).unwrap();
+    assert!(matches!(Reply::decode(&reply).unwrap(), Reply::Append(r) if r.success && r.term == 3));
+    assert!(matches!(node.host().events.lock()[..], [Event::Persist { .. }]), "persisted before the reply");
+    assert_eq!(node.state().unwrap(), (3, false));
+
+    assert!(matches!(node.handle_rpc(RpcKind::RequestVote, &heartbeat_from_leader_1(3)), Err(NodeError::Malformed(_))));
+    assert!(matches!(node.handle_rpc(RpcKind::AppendEntries, b"\xff\xff"), Err(NodeError::Malformed(_))));
+    let from_myself =
+        Request::Vote(RequestVote { term: 9, candidate: 0, last_log_index: 0, last_log_term: 0 }).encode();
+    assert!(matches!(node.handle_rpc(RpcKind::RequestVote, &from_myself), Err(NodeError::Malformed(_))));
+    assert_eq!(node.state().unwrap(), (3, false), "refused requests change nothing");
+
+    assert_eq!(node.rpc_reply(12345, None), Ok(()), "unknown ids are ignored");
+    assert!(matches!(node.rpc_reply(12345, Some(b"\x07")), Err(NodeError::Malformed(_))));
+}
+
+#[test]
+fn a_candidate_sends_votes_only_after_persisting_its_term_and_counts_replies_once() {
+    let node = start(fast(0, 3));
+    wait_until("votes requested", || node.host().events.lock().iter().any(|e| matches!(e, Event::Send { .. })));
+    let events = node.host().events.lock().clone();
+    let first_send = events.iter().position(|e| matches!(e, Event::Send { .. })).unwrap();
+    assert!(matches!(events[first_send - 1], Event::Persist { .. }));
+    let Event::Send { req_id, .. } = events[first_send] else { unreachable!() };
+    let (term, _) = node.state().unwrap();
+    let grant = Reply::Vote(crate::core::RequestVoteReply { term, vote_granted: true }).encode();
+    node.rpc_reply(req_id, Some(&grant)).unwrap();
+    node.rpc_reply(req_id, Some(&grant)).unwrap();
+    wait_until("leader", || node.state().unwrap().1);
+}
+
+#[test]
+fn a_failed_persist_stops_the_instance_before_anything_depending_on_it_is_sent() {
+    let node = start(fast(0, 3));
+    node.host().fail_persist.store(true, Ordering::SeqCst);
+    wait_until("stopped", || node.state().is_err());
+    assert!(matches!(node.state(), Err(NodeError::CallbackFailed(_))));
+    assert!(node.host().events.lock().is_empty(), "no vote request went out without its term persisted");
+    assert!(matches!(node.propose(vec![1]), Err(NodeError::CallbackFailed(_))));
+    assert_eq!(node.kill(), Ok(()));
+}
+
+#[test]
+fn a_panic_on_either_thread_is_contained_and_sticks() {
+    let node = start(fast(0, 3));
+    node.host().panic_persist.store(true, Ordering::SeqCst);
+    wait_until("panicked", || node.state().is_err());
+    assert!(matches!(node.state(), Err(NodeError::Panicked(m)) if m.contains("on purpose")));
+    assert!(matches!(node.kill(), Err(NodeError::Panicked(_))));
+
+    let node = start(fast(0, 3));
+    node.inject_panic();
+    wait_until("panicked", || node.state().is_err());
+    assert!(matches!(
+        node.handle_rpc(RpcKind::AppendEntries, &heartbeat_from_leader_1(1)),
+        Err(NodeError::Panicked(_))
+    ));
+
+    let node = start(fast(0, 1));
+    *node.host().on_apply.lock() = Some(Box::new(|_| panic!("apply panics on purpose")));
+    wait_until("leader", || node.state().unwrap().1);
+    let _ = node.propose(vec![1]);
+    wait_until("panicked", || node.state().is_err());
+    assert!(matches!(node.propose(vec![2]), Err(NodeError::Panicked(m)) if m.contains("applier")));
+}
+
+#[test]
+fn calls_that_would_wait_for_the_loop_are_refused_from_its_callbacks() {
+    let node = start(fast(0, 3));
+    let seen = Arc::new(Mutex::new(None));
+    let seen2 = Arc::clone(&seen);
+    *node.host().on_send.lock() = Some(Box::new(move |node| {
+        *seen2.lock() = Some((node.propose(vec![1]), node.state().is_ok(), node.persist_bytes().is_ok()));
+    }));
+    wait_until("hook ran", || seen.lock().is_some());
+    let (propose, state_ok, bytes_ok) = seen.lock().take().unwrap();
+    assert_eq!(propose, Err(NodeError::Reentrant));
+    assert!(state_ok && bytes_ok, "reads of published values work anywhere");
+}
+
+#[test]
+fn kill_from_inside_a_callback_detaches_the_calling_thread() {
+    for on_apply in [false, true] {
+        let node = start(fast(0, if on_apply { 1 } else { 3 }));
+        let killed = Arc::new(Mutex::new(None));
+        let killed2 = Arc::clone(&killed);
+        let hook: Hook = Box::new(move |node| *killed2.lock() = Some(node.kill()));
+        if on_apply {
+            *node.host().on_apply.lock() = Some(hook);
+            wait_until("leader", || node.state().unwrap().1);
+            node.propose(vec![1]).unwrap();
+        } else {
+            *node.host().on_send.lock() = Some(hook);
+        }
+        wait_until("killed from a callback", || killed.lock().is_some());
+        assert_eq!(killed.lock().take().unwrap(), Ok(()));
+        wait_until("callbacks finished", || node.host().callbacks_running.load(Ordering::SeqCst) == 0);
+        let events = node.host().events.lock().len();
+        std::thread::sleep(Duration::from_millis(100));
+        assert_eq!(node.host().events.lock().len(), events, "nothing ran after kill");
+        assert_eq!(node.state(), Err(NodeError::Closed));
+    }
+}
+
+#[test]
+fn kill_on_the_loop_releases_an_applier_waiting_for_the_loop() {
+    // The applier calls propose from inside apply; its persist runs a hook that kills the node from the loop
+    // thread, which must join the applier while that applier waits for the loop: only the stop signal breaks
+    // the cycle.
+    let node = start(fast(0, 1));
+    let result = Arc::new(Mutex::new(None));
+    let result2 = Arc::clone(&result);
+    *node.host().on_persist.lock() = Some(Box::new(|node| assert_eq!(node.kill(), Ok(()))));
+    *node.host().on_apply.lock() = Some(Box::new(move |node| {
+        node.host().arm_persist.store(true, Ordering::SeqCst);
+        *result2.lock() = Some(node.propose(b"two".to_vec()));
+    }));
+    wait_until("leader", || node.state().unwrap().1);
+    node.propose(b"one".to_vec()).unwrap();
+    wait_until("apply finished", || result.lock().is_some());
+    assert_eq!(result.lock().take().unwrap(), Err(NodeError::Closed));
+    assert_eq!(node.state(), Err(NodeError::Closed));
+}

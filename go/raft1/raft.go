@@ -263,30 +263,24 @@ func (rf *Raft) Kill() {
 // RequestVote, AppendEntries and InstallSnapshot are the labrpc handlers; Rust persists whatever the request
 // changed before it returns the reply.
 func (rf *Raft) RequestVote(args *RequestVoteArgs, reply *RequestVoteReply) {
-	reply.Data = rf.serve(C.RAFT_RPC_KIND_REQUEST_VOTE, args)
+	defer shimRecover("RequestVote handler")
+	reply.Data = rf.serve(C.RAFT_RPC_KIND_REQUEST_VOTE, args.Data)
 }
 
 func (rf *Raft) AppendEntries(args *AppendEntriesArgs, reply *AppendEntriesReply) {
-	reply.Data = rf.serve(C.RAFT_RPC_KIND_APPEND_ENTRIES, args)
+	defer shimRecover("AppendEntries handler")
+	reply.Data = rf.serve(C.RAFT_RPC_KIND_APPEND_ENTRIES, args.Data)
 }
 
 func (rf *Raft) InstallSnapshot(args *InstallSnapshotArgs, reply *InstallSnapshotReply) {
-	reply.Data = rf.serve(C.RAFT_RPC_KIND_INSTALL_SNAPSHOT, args)
+	defer shimRecover("InstallSnapshot handler")
+	reply.Data = rf.serve(C.RAFT_RPC_KIND_INSTALL_SNAPSHOT, args.Data)
 }
 
-func (rf *Raft) serve(kind C.uint32_t, args interface{}) (reply []byte) {
-	defer shimRecover("RPC handler")
+// serve returns nil when it cannot answer: the caller then treats the call as lost.
+func (rf *Raft) serve(kind C.uint32_t, req []byte) []byte {
 	if rf.dead.Load() {
 		return nil
-	}
-	var req []byte
-	switch a := args.(type) {
-	case *RequestVoteArgs:
-		req = a.Data
-	case *AppendEntriesArgs:
-		req = a.Data
-	case *InstallSnapshotArgs:
-		req = a.Data
 	}
 	var out, e C.RaftBuf
 	st := C.raft_handle_rpc(rf.core, kind, shimPtr(req), C.size_t(len(req)), &out, &e)

@@ -326,8 +326,17 @@ func TestShimCommandRoundTrip(t *testing.T) {
 			}
 		}
 	}
-	// A command the service never registered: Start refuses it rather than committing something undecodable.
+	// Bytes no peer sends get no answer (logged once), and the peer carries on.
 	ld := c.leader()
+	reply := &AppendEntriesReply{}
+	c.rafts[ld].AppendEntries(&AppendEntriesArgs{Data: []byte("not a request")}, reply)
+	if len(reply.Data) != 0 {
+		t.Fatalf("a garbage AppendEntries got an answer")
+	}
+	c.commit(logs, "still fine")
+
+	// A command the service never registered: Start refuses it rather than committing something undecodable.
+	ld = c.leader()
 	if index, _, ok := c.rafts[ld].Start(shimUnregistered{1}); ok {
 		t.Fatalf("Start of an unregistered type was accepted at %d", index)
 	}

@@ -7,6 +7,7 @@
 #   make test                   every test: cargo (core, simulator, driver, ABI), header check, the C embedding
 #                               test, and the Go shim on our lab harness under -race (plus a cgocheck2 pass)
 #   make lab [LAB=dir] [RUN=3A] the lab's 3A–3D tests through the shim, with a per-test table and totals
+#   make sim SEEDS=N | SEED=S   the core in the deterministic simulator: N random seeds, or replay one seed
 #   make lint                   rustfmt check and clippy
 #   make bench                  cost of raft_start / raft_handle_rpc crossings
 #
@@ -33,7 +34,7 @@ VERSION := $(shell sed -n 's/^version = "\(.*\)"/\1/p' $(ROOT)/Cargo.toml | head
 HEADER := $(ROOT)/include/raftcore.h
 C_TEST_DIR := $(TARGET_DIR)/c-test
 
-.PHONY: build lib header header-check pc install test test-rust test-c test-go lab lint bench clean
+.PHONY: build lib header header-check pc install test test-rust test-c test-go lab sim lint bench clean
 
 build: lib header pc
 
@@ -80,6 +81,12 @@ test-go: build
 	cd $(ROOT)/go && $(GO_ENV) go vet ./...
 	cd $(ROOT)/go && $(GO_ENV) go test -race -count=1 -timeout 40m ./...
 	cd $(ROOT)/go && $(GO_ENV) GOEXPERIMENT=cgocheck2 go test -race -count=1 -timeout 20m -run 'Shim|3A|3B' ./raft1/
+
+SEEDS ?= 1000
+SEED ?=
+sim:
+	$(CARGO) run --release --locked --quiet --manifest-path $(ROOT)/Cargo.toml -p raftcore-sim -- \
+		$(if $(SEED),--seed $(SEED),--seeds $(SEEDS))
 
 lab: build
 	$(GO_ENV) LAB=$(LAB) RUN=$(RUN) $(ROOT)/tools/lab.sh

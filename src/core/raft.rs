@@ -138,6 +138,9 @@ struct Progress {
     /// entries ride on the next request), and only the reply that leaves none out may send a follow-up: otherwise
     /// every heartbeat would start another request chain that lives as long as proposals keep coming.
     outstanding: u32,
+    /// The last heartbeat found a request unanswered: the follower may be cut off, so send it empty probes
+    /// until it answers rather than the whole missing suffix every heartbeat.
+    probing: bool,
     /// The commit index the follower was last told, so a commit advance is announced at once.
     commit_sent: Index,
 }
@@ -402,7 +405,7 @@ impl Raft {
         self.leader = Some(self.cfg.me);
         let next_index = self.log.last_index() + 1;
         for p in &mut self.progress {
-            *p = Progress { next_index, match_index: 0, outstanding: 0, commit_sent: 0 };
+            *p = Progress { next_index, match_index: 0, outstanding: 0, probing: false, commit_sent: 0 };
         }
         self.heartbeat_elapsed = 0;
         // Figure 2, Leaders: upon election, send initial empty AppendEntries (heartbeat) to each server.
@@ -454,13 +457,14 @@ impl Raft {
             })
         } else {
             let prev_log_index = next_index - 1;
-            self.progress[peer as usize].commit_sent = self.commit_index;
+            let p = &mut self.progress[peer as usize];
+            p.commit_sent = self.commit_index;
             Request::Append(AppendEntries {
                 term: self.current_term,
                 leader: self.cfg.me,
                 prev_log_index,
                 prev_log_term: self.log.term_at(prev_log_index).expect("next_index follows the snapshot"),
-                entries: self.log.entries_from(next_index).to_vec(),
+                entries: if p.probing { Vec::new() } else { self.log.entries_from(next_index).to_vec() },
                 leader_commit: self.commit_index,
             })
         };
@@ -475,6 +479,7 @@ impl Raft {
             let p = &mut self.progress[peer as usize];
             if !only_idle {
                 // A heartbeat also recovers from lost messages, whose replies would never bring the count down.
+                p.probing = p.outstanding > 0;
                 p.outstanding = 0;
             }
             if p.outstanding == 0 {
@@ -573,6 +578,7 @@ impl Raft {
         let last_index = self.log.last_index();
         let p = &mut self.progress[from as usize];
         p.outstanding = p.outstanding.saturating_sub(1);
+        p.probing = false;
         if r.success {
             // Figure 2, Leaders: on success update nextIndex and matchIndex. Replies may be stale or duplicated,
             // so both only move forward.
@@ -626,6 +632,7 @@ impl Raft {
         let last_index = self.log.last_index();
         let p = &mut self.progress[from as usize];
         p.outstanding = p.outstanding.saturating_sub(1);
+        p.probing = false;
         p.match_index = p.match_index.max(r.last_included_index.min(last_index));
         p.next_index = p.next_index.max(p.match_index + 1);
         self.after_follower_progress(from);

@@ -737,3 +737,276 @@ impl Raft {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn peer(me: PeerId, peers: u32) -> Raft {
+        Raft::new(Config::new(me, peers, 7), &[], &[]).unwrap()
+    }
+
+    fn tick_until_candidate(raft: &mut Raft) -> Ready {
+        for _ in 0..raft.config().election_ticks_max {
+            raft.tick();
+            if raft.status().role == Role::Candidate {
+                return raft.take_ready();
+            }
+        }
+        panic!("no election within election_ticks_max ticks");
+    }
+
+    fn append(term: Term, leader: PeerId, prev: (Index, Term), entries: &[Term], commit: Index) -> Request {
+        Request::Append(AppendEntries {
+            term,
+            leader,
+            prev_log_index: prev.0,
+            prev_log_term: prev.1,
+            entries: entries.iter().map(|&t| Entry { term: t, command: vec![t as u8] }).collect(),
+            leader_commit: commit,
+        })
+    }
+
+    fn append_reply(reply: Reply) -> AppendEntriesReply {
+        match reply {
+            Reply::Append(r) => r,
+            other => panic!("expected an AppendEntries reply, got {other:?}"),
+        }
+    }
+
+    /// Makes peer 0 of 3 the leader of term 1.
+    fn leader() -> Raft {
+        let mut raft = peer(0, 3);
+        tick_until_candidate(&mut raft);
+        raft.handle_reply(1, Reply::Vote(RequestVoteReply { term: 1, vote_granted: true })).unwrap();
+        assert_eq!(raft.state(), (1, true));
+        raft.take_ready();
+        raft
+    }
+
+    #[test]
+    fn a_silent_leader_starts_an_election_that_is_persisted_before_the_votes_go_out() {
+        let mut raft = peer(0, 3);
+        let ready = tick_until_candidate(&mut raft);
+        assert!(ready.persist.is_some(), "the new term and vote must be persisted with the votes");
+        let messages = ready.messages;
+        assert_eq!(raft.status().term, 1);
+        assert_eq!(raft.status().voted_for, Some(0));
+        assert_eq!(messages.len(), 2);
+        assert!(messages.iter().all(|(_, m)| matches!(m, Request::Vote(v) if v.term == 1)));
+    }
+
+    #[test]
+    fn a_single_peer_elects_itself_and_commits_alone() {
+        let mut raft = peer(0, 1);
+        tick_until_candidate_or_leader(&mut raft);
+        assert!(raft.state().1);
+        assert_eq!(raft.propose(b"x".to_vec()), Ok((1, 1)));
+        let ready = raft.take_ready();
+        assert_eq!(ready.apply, vec![Apply::Command { index: 1, term: 1, command: b"x".to_vec() }]);
+    }
+
+    fn tick_until_candidate_or_leader(raft: &mut Raft) {
+        for _ in 0..raft.config().election_ticks_max {
+            raft.tick();
+        }
+    }
+
+    #[test]
+    fn votes_go_once_per_term_and_only_to_up_to_date_logs() {
+        let mut raft = peer(0, 3);
+        raft.handle_request(append(2, 1, (0, 0), &[1, 2], 0)).unwrap();
+        let vote = |candidate, term, last_log_index, last_log_term| {
+            Request::Vote(RequestVote { term, candidate, last_log_index, last_log_term })
+        };
+        let granted = |reply: Reply| matches!(reply, Reply::Vote(RequestVoteReply { vote_granted: true, .. }));
+        // §5.4.1: a log with an older last term, or the same term but shorter, is not up to date.
+        assert!(!granted(raft.handle_request(vote(2, 3, 5, 1)).unwrap()));
+        assert!(!granted(raft.handle_request(vote(2, 3, 1, 2)).unwrap()));
+        assert!(granted(raft.handle_request(vote(2, 3, 2, 2)).unwrap()));
+        // One vote per term, repeatable to the same candidate.
+        assert!(!granted(raft.handle_request(vote(1, 3, 9, 3)).unwrap()));
+        assert!(granted(raft.handle_request(vote(2, 3, 2, 2)).unwrap()));
+        // A stale term is refused outright.
+        assert!(!granted(raft.handle_request(vote(1, 2, 9, 3)).unwrap()));
+        assert!(raft.take_ready().persist.is_some());
+    }
+
+    #[test]
+    fn append_entries_reports_where_the_logs_part() {
+        let mut raft = peer(1, 3);
+        raft.handle_request(append(3, 0, (0, 0), &[1, 1, 2, 2, 2], 0)).unwrap();
+        // Missing prev entry: the hint is the log length + 1.
+        let r = append_reply(raft.handle_request(append(3, 0, (9, 3), &[], 0)).unwrap());
+        assert_eq!((r.success, r.conflict_term, r.conflict_index), (false, None, 6));
+        // Conflicting prev entry: the hint is its term and that term's first index.
+        let r = append_reply(raft.handle_request(append(3, 0, (4, 3), &[], 0)).unwrap());
+        assert_eq!((r.success, r.conflict_term, r.conflict_index), (false, Some(2), 3));
+        // A matching prev entry with a conflicting suffix truncates and appends (steps 3–4).
+        let r = append_reply(raft.handle_request(append(3, 0, (2, 1), &[3], 2)).unwrap());
+        assert_eq!((r.success, r.match_index), (true, 3));
+        assert_eq!(raft.status().last_index, 3);
+        assert_eq!(raft.log().term_at(3), Some(3));
+        // Step 5: commit up to the leader's commit, applied in order.
+        let ready = raft.take_ready();
+        let applied: Vec<Index> = ready
+            .apply
+            .iter()
+            .map(|a| match a {
+                Apply::Command { index, .. } => *index,
+                Apply::Snapshot { index, .. } => *index,
+            })
+            .collect();
+        assert_eq!(applied, vec![1, 2]);
+    }
+
+    #[test]
+    fn a_stale_append_does_not_truncate_a_longer_matching_log() {
+        let mut raft = peer(1, 3);
+        raft.handle_request(append(2, 0, (0, 0), &[1, 2, 2], 0)).unwrap();
+        let r = append_reply(raft.handle_request(append(2, 0, (0, 0), &[1], 0)).unwrap());
+        assert_eq!((r.success, r.match_index), (true, 1));
+        assert_eq!(raft.status().last_index, 3);
+    }
+
+    #[test]
+    fn the_leader_skips_a_whole_conflicting_term_on_rejection() {
+        let mut raft = leader();
+        for i in 0..5 {
+            raft.propose(vec![i]).unwrap();
+        }
+        raft.take_ready();
+        // The follower holds term 9 entries the leader never had: next_index jumps to the hint.
+        raft.handle_reply(
+            1,
+            Reply::Append(AppendEntriesReply {
+                term: 1,
+                success: false,
+                match_index: 0,
+                conflict_term: Some(9),
+                conflict_index: 2,
+            }),
+        )
+        .unwrap();
+        let messages = raft.take_ready().messages;
+        let sent = messages.iter().find(|(p, _)| *p == 1).expect("a retry to the follower");
+        assert!(matches!(&sent.1, Request::Append(a) if a.prev_log_index == 1 && a.entries.len() == 4));
+    }
+
+    #[test]
+    fn entries_from_an_older_term_commit_only_with_a_current_term_entry() {
+        // Figure 8: a leader of term 2 holding an uncommitted term-1 entry replicated to a majority must not
+        // commit it by counting replicas.
+        let state = PersistedState {
+            me: 0,
+            peers: 3,
+            current_term: 1,
+            voted_for: None,
+            snapshot_index: 0,
+            snapshot_term: 0,
+            snapshot_len: 0,
+            snapshot_crc: crate::core::persist::snapshot_checksum(&[]),
+            entries: vec![Entry { term: 1, command: vec![1] }],
+        };
+        let mut raft = Raft::new(Config::new(0, 3, 7), &state.encode(), &[]).unwrap();
+        tick_until_candidate(&mut raft);
+        raft.handle_reply(1, Reply::Vote(RequestVoteReply { term: 2, vote_granted: true })).unwrap();
+        raft.take_ready();
+        let success = |match_index| {
+            Reply::Append(AppendEntriesReply {
+                term: 2,
+                success: true,
+                match_index,
+                conflict_term: None,
+                conflict_index: 0,
+            })
+        };
+        raft.handle_reply(1, success(1)).unwrap();
+        assert_eq!(raft.status().commit_index, 0);
+        raft.propose(vec![2]).unwrap();
+        raft.handle_reply(1, success(2)).unwrap();
+        assert_eq!(raft.status().commit_index, 2);
+    }
+
+    #[test]
+    fn an_installed_snapshot_moves_the_apply_stream_forward_only() {
+        let mut raft = peer(1, 3);
+        raft.handle_request(append(1, 0, (0, 0), &[1, 1, 1], 3)).unwrap();
+        raft.take_ready();
+        let install = |index| {
+            Request::Snapshot(InstallSnapshot {
+                term: 1,
+                leader: 0,
+                last_included_index: index,
+                last_included_term: 1,
+                data: vec![index as u8],
+            })
+        };
+        // Behind the commit index: nothing to apply.
+        raft.handle_request(install(2)).unwrap();
+        assert!(raft.take_ready().apply.is_empty());
+        // Ahead: the snapshot is applied, persisted with the state, and the log is compacted.
+        raft.handle_request(install(10)).unwrap();
+        let ready = raft.take_ready();
+        assert_eq!(ready.apply, vec![Apply::Snapshot { index: 10, term: 1, data: vec![10] }]);
+        assert!(ready.persist.is_some());
+        assert_eq!((raft.status().snapshot_index, raft.status().last_applied), (10, 10));
+        assert_eq!(raft.snapshot_data(), &[10]);
+    }
+
+    #[test]
+    fn the_service_snapshot_trims_the_log_and_survives_a_restart() {
+        let mut raft = leader();
+        for i in 0..4 {
+            raft.propose(vec![i]).unwrap();
+        }
+        raft.handle_reply(
+            1,
+            Reply::Append(AppendEntriesReply {
+                term: 1,
+                success: true,
+                match_index: 4,
+                conflict_term: None,
+                conflict_index: 0,
+            }),
+        )
+        .unwrap();
+        assert_eq!(raft.snapshot(9, vec![]), Err(SnapshotError::NotApplied { index: 9, last_applied: 4 }));
+        assert_eq!(raft.snapshot(3, b"svc".to_vec()), Ok(true));
+        assert_eq!(raft.snapshot(2, b"old".to_vec()), Ok(false));
+        let state = raft.take_ready().persist.expect("a snapshot is persisted");
+        let restarted = Raft::new(Config::new(0, 3, 7), &state, b"svc").unwrap();
+        let status = restarted.status();
+        assert_eq!((status.snapshot_index, status.last_applied, status.last_index, status.term), (3, 3, 4, 1));
+        assert!(Raft::new(Config::new(0, 3, 7), &state, b"other").is_err());
+        assert!(Raft::new(Config::new(1, 3, 7), &state, b"svc").is_err());
+        assert!(Raft::new(Config::new(0, 3, 7), &[], b"svc").is_err());
+    }
+
+    #[test]
+    fn proposals_to_a_follower_are_refused_and_invalid_messages_rejected() {
+        let mut raft = peer(1, 3);
+        assert_eq!(raft.propose(vec![1]), Err(NotLeader { term: 0 }));
+        assert!(raft.handle_request(append(1, 7, (0, 0), &[], 0)).is_err());
+        assert!(raft.handle_request(append(1, 1, (0, 0), &[], 0)).is_err());
+        assert!(raft.handle_request(append(1, 0, (u64::MAX, 1), &[1], 0)).is_err());
+        assert!(raft.handle_request(append(1, 0, (0, 0), &[5], 0)).is_err());
+        assert!(raft.handle_reply(9, Reply::Vote(RequestVoteReply { term: 0, vote_granted: true })).is_err());
+    }
+
+    #[test]
+    fn bursts_of_proposals_share_one_request_per_follower() {
+        let mut raft = leader();
+        for follower in [1, 2] {
+            let heartbeat_ack =
+                AppendEntriesReply { term: 1, success: true, match_index: 0, conflict_term: None, conflict_index: 0 };
+            raft.handle_reply(follower, Reply::Append(heartbeat_ack)).unwrap();
+        }
+        raft.propose(vec![1]).unwrap();
+        for i in 2..10 {
+            raft.propose(vec![i]).unwrap();
+        }
+        let messages = raft.take_ready().messages;
+        assert_eq!(messages.len(), 2, "one request per follower while the first is unanswered");
+    }
+}

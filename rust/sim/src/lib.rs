@@ -5,5 +5,9 @@ pub mod checker;
 pub mod cluster;
 pub mod explore;
 
+pub use scenario::finish;
+
+mod scenario;
+
 pub use checker::Checker;
 pub use cluster::{Cluster, NetConfig, TICK_MS};

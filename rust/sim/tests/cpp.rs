@@ -1,22 +1,7 @@
 //! The 11 tests of a C++ Raft lab from another course, replayed in virtual time on the simulator with the
 //! invariant checker active on every step.
 
-use raftcore_sim::{Cluster, NetConfig};
-
-fn finish(name: &str, cluster: &Cluster, result: Result<(), String>) {
-    if let Err(e) = result {
-        panic!("{name}: {e}");
-    }
-    assert!(cluster.violations().is_empty(), "{name}: {:?}", cluster.violations());
-    // The figures behind the closing notes: `cargo test -p raftcore-sim -- --nocapture` shows them.
-    let (elected, committed) = cluster.milestones();
-    println!(
-        "{name}: elected at {elected:?} ms, first commit at {committed:?} ms, {} ms virtual, {} RPCs, {} bytes",
-        cluster.now(),
-        cluster.rpcs(),
-        cluster.bytes()
-    );
-}
+use raftcore_sim::{finish, Cluster, NetConfig};
 
 #[test]
 fn initial_election_uses_few_rpcs_and_keeps_its_term() {

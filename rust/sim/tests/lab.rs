@@ -2,23 +2,7 @@
 //! counts, faults, sleeps and thresholds, with the invariant checker active on every step. Each test also
 //! asserts that the checker found nothing.
 
-use raftcore_sim::{Cluster, NetConfig};
-
-/// Asserts a scenario result and that the checker saw no violation.
-fn finish(name: &str, cluster: &Cluster, result: Result<(), String>) {
-    if let Err(e) = result {
-        panic!("{name}: {e}");
-    }
-    assert!(cluster.violations().is_empty(), "{name}: {:?}", cluster.violations());
-    // The figures behind the closing notes: `cargo test -p raftcore-sim -- --nocapture` shows them.
-    let (elected, committed) = cluster.milestones();
-    println!(
-        "{name}: elected at {elected:?} ms, first commit at {committed:?} ms, {} ms virtual, {} RPCs, {} bytes",
-        cluster.now(),
-        cluster.rpcs(),
-        cluster.bytes()
-    );
-}
+use raftcore_sim::{finish, Cluster, NetConfig};
 
 fn cluster(peers: usize, seed: u64, reliable: bool, snapshot_every: Option<u64>) -> Cluster {
     let mut c = Cluster::new(peers, seed, snapshot_every);

@@ -11,9 +11,11 @@ pub fn finish(name: &str, cluster: &Cluster, result: Result<(), String>) {
     assert!(cluster.violations().is_empty(), "{name}: {:?}", cluster.violations());
     let (elected, committed) = cluster.milestones();
     println!(
-        "{name}: elected at {elected:?} ms, first commit at {committed:?} ms, {} ms virtual, {} RPCs, {} bytes",
+        "{name}: elected at {elected:?} ms, first commit at {committed:?} ms, {} ms virtual, {} RPCs, {} bytes, \
+         largest persisted state {} bytes",
         cluster.now(),
         cluster.rpcs(),
-        cluster.bytes()
+        cluster.bytes(),
+        cluster.max_state_bytes()
     );
 }

@@ -239,6 +239,8 @@ impl Raft {
             if self.heartbeat_elapsed >= self.cfg.heartbeat_ticks {
                 self.heartbeat_elapsed = 0;
                 self.broadcast_append(false);
+            } else {
+                self.announce_commit();
             }
         } else {
             self.election_elapsed += 1;
@@ -638,22 +640,31 @@ impl Raft {
         self.after_follower_progress(from);
     }
 
-    /// After a follower answered: commit what a majority holds, announce a new commit index to idle followers,
-    /// and keep feeding this follower while it lacks entries.
+    /// After a follower answered: commit what a majority holds and keep feeding this follower while it lacks
+    /// entries (a new commit index reaches the others on the next tick, see `announce_commit`).
     fn after_follower_progress(&mut self, from: PeerId) {
-        if self.maybe_commit() {
-            self.broadcast_append(true);
-            return;
-        }
+        self.maybe_commit();
         let p = &self.progress[from as usize];
-        if p.outstanding == 0 && (p.next_index <= self.log.last_index() || p.commit_sent < self.commit_index) {
+        if p.outstanding == 0 && p.next_index <= self.log.last_index() {
             self.send_append(from);
+        }
+    }
+
+    /// Tells idle followers a commit index they have not heard yet. It runs on the tick after a commit rather
+    /// than at once, so that under a stream of proposals the next AppendEntries carries it instead of a message
+    /// of its own; followers still learn it within a tick.
+    fn announce_commit(&mut self) {
+        for peer in self.other_peers() {
+            let p = &self.progress[peer as usize];
+            if p.outstanding == 0 && p.commit_sent < self.commit_index {
+                self.send_append(peer);
+            }
         }
     }
 
     /// Figure 2, Leaders: if a majority has matchIndex ≥ N and log[N].term == currentTerm, set commitIndex = N.
     /// Only a current-term entry is committed by counting replicas (§5.4.2, Figure 8).
-    fn maybe_commit(&mut self) -> bool {
+    fn maybe_commit(&mut self) {
         let mut matched: Vec<Index> = (0..self.cfg.peers)
             .map(
                 |peer| {
@@ -670,9 +681,7 @@ impl Raft {
         if majority_index > self.commit_index && self.log.term_at(majority_index) == Some(self.current_term) {
             self.commit_index = majority_index;
             self.apply_committed();
-            return true;
         }
-        false
     }
 
     /// Figure 2, all servers: if commitIndex > lastApplied, apply log[lastApplied + 1] and so on.

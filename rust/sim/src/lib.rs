@@ -7,7 +7,7 @@ pub mod explore;
 
 pub use scenario::finish;
 
-mod scenario;
+pub mod scenario;
 
 pub use checker::Checker;
 pub use cluster::{Cluster, NetConfig, TICK_MS};

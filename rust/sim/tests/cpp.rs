@@ -1,7 +1,7 @@
 //! The 11 tests of a C++ Raft lab from another course, replayed in virtual time on the simulator with the
 //! invariant checker active on every step.
 
-use raftcore_sim::{finish, Cluster, NetConfig};
+use raftcore_sim::{finish, scenario, Cluster, NetConfig};
 
 #[test]
 fn initial_election_uses_few_rpcs_and_keeps_its_term() {
@@ -24,22 +24,7 @@ fn initial_election_uses_few_rpcs_and_keeps_its_term() {
 #[test]
 fn re_election_after_network_failure() {
     let mut c = Cluster::new(3, 7, None);
-    let r = (|| {
-        let leader = c.check_one_leader()?;
-        c.disconnect(leader);
-        let leader2 = c.check_one_leader()?;
-        c.connect(leader);
-        c.check_one_leader()?;
-        c.disconnect(leader2);
-        c.disconnect((leader2 + 1) % 3);
-        c.run_for(2000);
-        c.check_no_leader()?;
-        c.connect((leader2 + 1) % 3);
-        c.check_one_leader()?;
-        c.connect(leader2);
-        c.check_one_leader()?;
-        Ok(())
-    })();
+    let r = scenario::re_election(&mut c);
     finish("re-election", &c, r);
 }
 
@@ -103,22 +88,7 @@ fn no_agreement_with_three_of_five_disconnected() {
 #[test]
 fn disconnected_leader_rejoins() {
     let mut c = Cluster::new(3, 7, None);
-    let r = (|| {
-        c.one(1, 3, true)?;
-        let leader = c.check_one_leader()?;
-        c.disconnect(leader);
-        for v in [2, 3, 4] {
-            c.start(leader, v);
-        }
-        c.one(5, 2, true)?;
-        let leader2 = c.check_one_leader()?;
-        c.disconnect(leader2);
-        c.connect(leader);
-        c.one(6, 2, true)?;
-        c.connect(leader2);
-        c.one(7, 3, true)?;
-        Ok(())
-    })();
+    let r = scenario::rejoin(&mut c, 0);
     finish("rejoin", &c, r);
 }
 

@@ -2,7 +2,7 @@
 //! counts, faults, sleeps and thresholds, with the invariant checker active on every step. Each test also
 //! asserts that the checker found nothing.
 
-use raftcore_sim::{finish, Cluster, NetConfig};
+use raftcore_sim::{finish, scenario, Cluster, NetConfig};
 
 fn cluster(peers: usize, seed: u64, reliable: bool, snapshot_every: Option<u64>) -> Cluster {
     let mut c = Cluster::new(peers, seed, snapshot_every);
@@ -45,22 +45,7 @@ fn initial_election_3a() {
 fn re_election_3a() {
     for seed in SEEDS {
         let mut c = cluster(3, seed, true, None);
-        let r = (|| {
-            let leader1 = c.check_one_leader()?;
-            c.disconnect(leader1);
-            c.check_one_leader()?;
-            c.connect(leader1);
-            let leader2 = c.check_one_leader()?;
-            c.disconnect(leader2);
-            c.disconnect((leader2 + 1) % 3);
-            c.run_for(2000);
-            c.check_no_leader()?;
-            c.connect((leader2 + 1) % 3);
-            c.check_one_leader()?;
-            c.connect(leader2);
-            c.check_one_leader()?;
-            Ok(())
-        })();
+        let r = scenario::re_election(&mut c);
         finish("ReElection3A", &c, r);
     }
 }
@@ -264,22 +249,7 @@ fn concurrent_starts_3b() {
 #[test]
 fn rejoin_3b() {
     let mut c = cluster(3, 1, true, None);
-    let r = (|| {
-        c.one(101, 3, true)?;
-        let leader1 = c.check_one_leader()?;
-        c.disconnect(leader1);
-        c.start(leader1, 102);
-        c.start(leader1, 103);
-        c.start(leader1, 104);
-        c.one(103, 2, true)?;
-        let leader2 = c.check_one_leader()?;
-        c.disconnect(leader2);
-        c.connect(leader1);
-        c.one(104, 2, true)?;
-        c.connect(leader2);
-        c.one(105, 3, true)?;
-        Ok(())
-    })();
+    let r = scenario::rejoin(&mut c, 100);
     finish("Rejoin3B", &c, r);
 }
 

@@ -5,8 +5,12 @@
 #   make header-check           fails if the committed include/raftcore.h is stale
 #   make install PREFIX=/opt/x  lib/libraftcore.{so,a}, include/raftcore.h, lib/pkgconfig/raftcore.pc
 #   make test                   every test: cargo (core, simulator, driver, ABI), header check, the C embedding
-#                               test, and the Go shim on our lab harness under -race (plus a cgocheck2 pass)
-#   make lab [LAB=dir] [RUN=3A] the lab's 3A–3D tests through the shim, with a per-test table and totals
+#                               test, and the Go shim on our lab harness under -race, with peers in the test
+#                               process and again one process per peer (plus a cgocheck2 pass)
+#   make lab [LAB=dir] [RUN=3A] the lab's tests through the shim, with a per-test table and totals: the bundled
+#            [PEERS=process]    harness (PEERS=process: one process per peer), or a lab tree's src directory, whose
+#                               generation is detected and whose raft.go is restored afterwards
+#   make lab-restore LAB=dir    put back the raft.go an interrupted `make lab LAB=dir` left
 #   make sim SEEDS=N | SEED=S   the core in the deterministic simulator: N random seeds, or replay one seed
 #   make lint                   rustfmt check and clippy
 #   make bench                  cost of raft_start / raft_handle_rpc crossings
@@ -26,6 +30,7 @@ PKG_CONFIG ?= pkg-config
 PREFIX ?= /usr/local
 LAB ?=
 RUN ?=
+PEERS ?=
 DESTDIR ?=
 
 TARGET_DIR := $(or $(CARGO_TARGET_DIR),$(ROOT)/target)
@@ -34,7 +39,8 @@ VERSION := $(shell sed -n 's/^version = "\(.*\)"/\1/p' $(ROOT)/Cargo.toml | head
 HEADER := $(ROOT)/include/raftcore.h
 C_TEST_DIR := $(TARGET_DIR)/c-test
 
-.PHONY: build lib header header-check pc install test test-rust test-c test-go lab sim lint bench clean
+.PHONY: build lib header header-check pc install test test-rust test-c test-go test-labtrees lab lab-restore sim lint \
+	bench clean
 
 build: lib header pc
 
@@ -70,16 +76,19 @@ install: lib
 	install -m 0644 $(HEADER) $(DESTDIR)$(PREFIX)/include/
 	$(call pc_file,$(PREFIX),$(PREFIX)/lib,$(PREFIX)/include,$(DESTDIR)$(PREFIX)/lib/pkgconfig/raftcore.pc)
 
-test: test-rust header-check test-c test-go
+test: test-rust header-check test-c test-go test-labtrees
 
 # Go links the library through raftcore.pc in this directory. The build cache does not hash the header or the
 # library, so their digest goes into CGO_CPPFLAGS, which is part of the cache key: a rebuilt core is never
 # tested through a stale shim build. -count=1 likewise keeps test results from being cached.
 GO_ENV = PKG_CONFIG_PATH=$(ROOT) CGO_CPPFLAGS=-DRAFTCORE_BUILD_$$(cat $(HEADER) $(LIB_DIR)/libraftcore.so | sha1sum | cut -c1-16)
 
+# The lab's 28 scenarios; the second run puts every peer in its own process (the 2026 lab's model).
+LAB_TESTS := ^Test.*3[ABCD]$$
 test-go: build
 	cd $(ROOT)/go && $(GO_ENV) go vet ./...
 	cd $(ROOT)/go && $(GO_ENV) go test -race -count=1 -timeout 40m ./...
+	cd $(ROOT)/go && $(GO_ENV) RAFT_PEERS=process go test -race -count=1 -timeout 40m -run '$(LAB_TESTS)' ./raft1/
 	cd $(ROOT)/go && $(GO_ENV) GOEXPERIMENT=cgocheck2 go test -race -count=1 -timeout 20m -run 'Shim|3A|3B' ./raft1/
 
 SEEDS ?= 1000
@@ -89,7 +98,14 @@ sim:
 		$(if $(SEED),--seed $(SEED),--seeds $(SEEDS))
 
 lab: build
-	$(GO_ENV) LAB=$(LAB) RUN=$(RUN) $(ROOT)/tools/lab.sh
+	$(GO_ENV) python3 $(ROOT)/tools/lab.py --lab '$(LAB)' --run '$(RUN)' --peers '$(PEERS)'
+
+lab-restore:
+	python3 $(ROOT)/tools/lab.py --lab '$(LAB)' --restore
+
+# make lab on fake trees of each tester generation (tools/labfixture.py): detection, refusals, restoring the tree.
+test-labtrees: build
+	cd $(ROOT)/tools && $(GO_ENV) python3 -m unittest -v test_lab.py
 
 test-rust:
 	$(CARGO) test --workspace --locked --manifest-path $(ROOT)/Cargo.toml

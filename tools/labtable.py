@@ -70,6 +70,11 @@ def main():
                 lines.extend(f)
     else:
         lines = sys.stdin.readlines()
+    return report(lines)
+
+
+def report(lines):
+    """Prints the table for go test output lines; returns the verdict as an exit status."""
     order, tests, crashed = parse(lines)
     width = max([len(n) for n in order] + [4])
     print(f"{'test':<{width}}  result  seconds  peers   RPCs   ops  | handout s  RPCs")

@@ -44,13 +44,25 @@ type reqMsg struct {
 }
 
 type replyMsg struct {
-	reply []byte
+	reply  []byte
+	failed bool // a forwarded request whose peer process could not answer
 }
+
+// ForwardFunc carries one encoded request to a peer in another process and returns its encoded reply; false means
+// no reply came back.
+type ForwardFunc func(svcMeth string, args []byte) (reply []byte, ok bool)
 
 // ClientEnd is one directed link from a peer to a named server.
 type ClientEnd struct {
 	endname interface{}
 	net     *Network
+	forward ForwardFunc // set on ends living in a peer process; their calls go to the tester's network
+}
+
+// MakeForwardingEnd returns an end whose Calls are encoded here and handed to forward: a peer running in its own
+// process reaches the other peers through the tester's Network, which applies the faults and does the counting.
+func MakeForwardingEnd(forward ForwardFunc) *ClientEnd {
+	return &ClientEnd{forward: forward}
 }
 
 // Call sends an RPC and waits for its outcome; see the package comment for what true and false mean. args is
@@ -61,9 +73,13 @@ func (e *ClientEnd) Call(svcMeth string, args interface{}, reply interface{}) bo
 	if err := qe.Encode(args); err != nil {
 		log.Fatalf("labrpc.Call(%v): cannot encode args of type %T: %v", svcMeth, args, err)
 	}
-	req := reqMsg{endname: e.endname, svcMeth: svcMeth, args: qb.Bytes()}
-
-	rep, ok := e.net.process(req)
+	var rep []byte
+	var ok bool
+	if e.forward != nil {
+		rep, ok = e.forward(svcMeth, qb.Bytes())
+	} else {
+		rep, ok = e.CallBytes(svcMeth, qb.Bytes())
+	}
 	if !ok {
 		return false
 	}
@@ -72,6 +88,15 @@ func (e *ClientEnd) Call(svcMeth string, args interface{}, reply interface{}) bo
 		log.Fatalf("labrpc.Call(%v): cannot decode reply into %T: %v", svcMeth, reply, err)
 	}
 	return true
+}
+
+// CallBytes is Call with the request and the reply already encoded: the tester uses it for calls a peer process
+// forwards, so they meet the same network as in-process calls.
+func (e *ClientEnd) CallBytes(svcMeth string, args []byte) ([]byte, bool) {
+	if e.net == nil {
+		return nil, false
+	}
+	return e.net.process(reqMsg{endname: e.endname, svcMeth: svcMeth, args: args})
 }
 
 // Network connects ClientEnds to Servers and applies the fault model.
@@ -299,7 +324,7 @@ func (rn *Network) process(req reqMsg) ([]byte, bool) {
 
 	// A reply from a server that was cut off or replaced while the handler ran is not delivered: the caller must
 	// not learn about state from a peer it can no longer reach.
-	if !replied || rn.isServerDead(req.endname, info.servername, info.server) {
+	if !replied || reply.failed || rn.isServerDead(req.endname, info.servername, info.server) {
 		return nil, false
 	}
 	if !info.reliable && rand.Intn(1000) < dropPermille {
@@ -317,7 +342,8 @@ func (rn *Network) process(req reqMsg) ([]byte, bool) {
 type Server struct {
 	mu       sync.Mutex
 	services map[string]*Service
-	count    int // requests dispatched here
+	forward  ForwardFunc // requests for services not registered here, when the peer runs in another process
+	count    int         // requests dispatched here
 }
 
 // MakeServer returns a Server with no services.
@@ -330,6 +356,20 @@ func (rs *Server) AddService(svc *Service) {
 	rs.mu.Lock()
 	defer rs.mu.Unlock()
 	rs.services[svc.name] = svc
+}
+
+// SetForwarder sends every request for a service not registered here to forward, still encoded: the tester's
+// stand-in for a peer that runs in its own process.
+func (rs *Server) SetForwarder(forward ForwardFunc) {
+	rs.mu.Lock()
+	defer rs.mu.Unlock()
+	rs.forward = forward
+}
+
+// DispatchBytes runs one encoded request on this server's services and returns the encoded reply: a peer process
+// handles the requests the tester forwards to it this way.
+func (rs *Server) DispatchBytes(svcMeth string, args []byte) []byte {
+	return rs.dispatch(reqMsg{svcMeth: svcMeth, args: args}).reply
 }
 
 // GetCount is the number of requests dispatched to this server.
@@ -350,7 +390,13 @@ func (rs *Server) dispatch(req reqMsg) replyMsg {
 	serviceName := req.svcMeth[:dot]
 	methodName := req.svcMeth[dot+1:]
 	svc, ok := rs.services[serviceName]
+	forward := rs.forward
 	var known []string
+	if !ok && forward != nil {
+		rs.mu.Unlock()
+		reply, delivered := forward(req.svcMeth, req.args)
+		return replyMsg{reply: reply, failed: !delivered}
+	}
 	if !ok {
 		for name := range rs.services {
 			known = append(known, name)

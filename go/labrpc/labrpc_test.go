@@ -407,3 +407,50 @@ func TestSlowCallDoesNotBlockEnd(t *testing.T) {
 	}
 	close(echo.release)
 }
+
+// A peer in another process: its calls leave through a forwarding end as bytes, cross the network through
+// CallBytes, reach a server that forwards them, and are handled by DispatchBytes on the far side.
+func TestForwardedCallsCrossTheNetwork(t *testing.T) {
+	far := MakeServer()
+	echo := &Echo{}
+	far.AddService(MakeService(echo))
+
+	rn := MakeNetwork()
+	defer rn.Cleanup()
+	stand := MakeServer()
+	reachable := true
+	stand.SetForwarder(func(svcMeth string, args []byte) ([]byte, bool) {
+		if !reachable {
+			return nil, false
+		}
+		return far.DispatchBytes(svcMeth, args), true
+	})
+	rn.AddServer("far", stand)
+	wire := rn.MakeEnd("wire")
+	rn.Connect("wire", "far")
+	rn.Enable("wire", true)
+
+	end := MakeForwardingEnd(func(svcMeth string, args []byte) ([]byte, bool) {
+		return wire.CallBytes(svcMeth, args)
+	})
+	var reply EchoReply
+	if !end.Call("Echo.Handler", &EchoArgs{X: 41, S: "hi"}, &reply) || reply.X != 42 || reply.S != "hi!" {
+		t.Fatalf("forwarded call: reply %+v", reply)
+	}
+	if rn.GetTotalCount() != 1 || stand.GetCount() != 1 || far.GetCount() != 1 {
+		t.Fatalf("counts: network %d, stand-in %d, far %d; want 1 each",
+			rn.GetTotalCount(), stand.GetCount(), far.GetCount())
+	}
+
+	reachable = false
+	if end.Call("Echo.Handler", &EchoArgs{X: 1}, &reply) {
+		t.Fatal("a call whose process did not answer returned true")
+	}
+	rn.Enable("wire", false)
+	if end.Call("Echo.Handler", &EchoArgs{X: 1}, &reply) {
+		t.Fatal("a forwarded call on a disabled end returned true")
+	}
+	if n := atomic.LoadInt32(&echo.calls); n != 1 {
+		t.Fatalf("handler ran %d times, want 1", n)
+	}
+}

@@ -49,6 +49,7 @@ type cluster interface {
 	restart(i int) // start again from the copy, then connect it
 	rpcCount(i int) int
 	raftSize() int // largest persisted Raft state over all peers
+	close()        // after the group shut down: release what the cluster holds outside the test process
 }
 
 // Test is one test's state: the tester config (network, timing, counting), the peers, and the apply checker.
@@ -62,16 +63,29 @@ type Test struct {
 
 func makeTest(t *testing.T, n int, reliable bool, snapshot bool) *Test {
 	chk := newChecker(n)
-	lc := &localCluster{chk: chk, snapshot: snapshot, peers: make([]*peer, n)}
-	ts := &Test{t: t, chk: chk, c: lc}
-	ts.Config = tester.MakeConfig(t, n, reliable, lc.mksrv)
-	lc.g = ts.Group(tester.GRP0)
+	ts := &Test{t: t, chk: chk}
+	switch mode := peerMode(); mode {
+	case "local":
+		lc := &localCluster{chk: chk, snapshot: snapshot, peers: make([]*peer, n)}
+		ts.c = lc
+		ts.Config = tester.MakeConfig(t, n, reliable, lc.mksrv)
+		lc.g = ts.Group(tester.GRP0)
+	case "process":
+		dc := newDaemonCluster(t, chk, snapshot, n)
+		ts.c = dc
+		ts.Config = tester.MakeConfig(t, n, reliable, dc.mksrv)
+		dc.g = ts.Group(tester.GRP0)
+	default:
+		t.Fatalf("RAFT_PEERS=%q: want local (every peer in the test process, the 2025 lab) or process "+
+			"(one process per peer, the 2026 lab)", mode)
+	}
 	return ts
 }
 
 func (ts *Test) cleanup() {
 	atomic.StoreInt32(&ts.finished, 1)
 	ts.Config.Cleanup()
+	ts.c.close()
 	// An apply error no later nCommitted saw still fails the test.
 	if err := ts.chk.firstError(); err != "" && !ts.t.Failed() {
 		ts.t.Fatal(err)
@@ -276,6 +290,13 @@ func (chk *checker) fail(err string) {
 	}
 }
 
+// failf records an error found outside the checker (a peer process that died or never started).
+func (chk *checker) failf(format string, args ...any) {
+	chk.mu.Lock()
+	defer chk.mu.Unlock()
+	chk.fail(fmt.Sprintf(format, args...))
+}
+
 func (chk *checker) firstError() string {
 	chk.mu.Lock()
 	defer chk.mu.Unlock()
@@ -361,6 +382,20 @@ func (chk *checker) ingest(l *applyLog, snapshot []byte, index int) {
 	l.lastApplied = lastIncluded
 }
 
+// deliver checks one message a peer sent on applyCh, in the lab service's plain or snapshot mode, and returns the
+// snapshot the service takes after it, if any, which the caller must pass to Snapshot.
+func (chk *checker) deliver(l *applyLog, m raftapi.ApplyMsg, snapshot bool) []byte {
+	switch {
+	case snapshot && m.SnapshotValid:
+		chk.ingest(l, m.Snapshot, m.SnapshotIndex)
+	case snapshot && m.CommandValid:
+		return chk.applySnapMode(l, m)
+	case m.CommandValid:
+		chk.applyCommand(l, m)
+	}
+	return nil
+}
+
 func (chk *checker) nCommitted(index int) (count int, cmd any, err string) {
 	chk.mu.Lock()
 	defer chk.mu.Unlock()
@@ -381,7 +416,7 @@ func (chk *checker) nCommitted(index int) (count int, cmd any, err string) {
 
 // localCluster runs every peer in this process, the 2025 lab's model.
 type localCluster struct {
-	g        *tester.Group
+	groupCluster
 	chk      *checker
 	snapshot bool
 
@@ -420,10 +455,8 @@ func (lc *localCluster) mksrv(ends []*labrpc.ClientEnd, _ tester.Tgid, srv int, 
 		if snap := persister.ReadSnapshot(); len(snap) > 0 {
 			lc.chk.ingest(l, snap, -1)
 		}
-		go lc.applierSnap(p, l, applyCh)
-	} else {
-		go lc.applier(l, applyCh)
 	}
+	go lc.applier(p, l, applyCh)
 	lc.mu.Lock()
 	lc.peers[srv] = p
 	lc.mu.Unlock()
@@ -431,26 +464,13 @@ func (lc *localCluster) mksrv(ends []*labrpc.ClientEnd, _ tester.Tgid, srv int, 
 }
 
 // applier reads applyCh for ever, like the lab's: a killed Raft that keeps applying is still read, and checked.
-func (lc *localCluster) applier(l *applyLog, applyCh chan raftapi.ApplyMsg) {
+// It calls Snapshot synchronously from the goroutine that drains the unbuffered applyCh, holding no lock: a Raft
+// that holds a lock Snapshot needs while it sends on applyCh deadlocks here.
+func (lc *localCluster) applier(p *peer, l *applyLog, applyCh chan raftapi.ApplyMsg) {
 	for m := range applyCh {
-		if m.CommandValid {
-			lc.chk.applyCommand(l, m)
-		}
-	}
-}
-
-// applierSnap calls Snapshot synchronously from the goroutine that drains the unbuffered applyCh, holding no lock:
-// a Raft that holds a lock Snapshot needs while it sends on applyCh deadlocks here.
-func (lc *localCluster) applierSnap(p *peer, l *applyLog, applyCh chan raftapi.ApplyMsg) {
-	for m := range applyCh {
-		switch {
-		case m.SnapshotValid:
-			lc.chk.ingest(l, m.Snapshot, m.SnapshotIndex)
-		case m.CommandValid:
-			if snap := lc.chk.applySnapMode(l, m); snap != nil {
-				if rf := p.raft(); rf != nil {
-					rf.Snapshot(m.CommandIndex, snap)
-				}
+		if snap := lc.chk.deliver(l, m, lc.snapshot); snap != nil {
+			if rf := p.raft(); rf != nil {
+				rf.Snapshot(m.CommandIndex, snap)
 			}
 		}
 	}
@@ -482,16 +502,23 @@ func (lc *localCluster) getState(i int) (int, bool) {
 	return 0, false
 }
 
-func (lc *localCluster) alive(i int) bool     { return lc.g.IsAlive(i) }
-func (lc *localCluster) connected(i int) bool { return lc.g.IsConnected(i) }
-func (lc *localCluster) connect(i int)        { lc.g.ConnectOne(i) }
-func (lc *localCluster) disconnect(i int)     { lc.g.DisconnectAll(i) }
-func (lc *localCluster) crash(i int)          { lc.g.ShutdownServer(i) }
-func (lc *localCluster) rpcCount(i int) int   { return lc.g.RpcCount(i) }
-func (lc *localCluster) raftSize() int        { return lc.g.LogSize() }
+func (lc *localCluster) raftSize() int { return lc.g.LogSize() }
+func (lc *localCluster) close()        {}
 
-// restart connects only the restarted peer (the 2026 tester's ConnectOne); peers the test cut off stay cut off.
-func (lc *localCluster) restart(i int) {
-	lc.g.StartServer(i)
-	lc.g.ConnectOne(i)
+func (lc *localCluster) restart(i int) { restartOne(lc.g, i) }
+
+// groupCluster is the part of a cluster the tester's group does the same way in both modes.
+type groupCluster struct{ g *tester.Group }
+
+func (gc *groupCluster) alive(i int) bool     { return gc.g.IsAlive(i) }
+func (gc *groupCluster) connected(i int) bool { return gc.g.IsConnected(i) }
+func (gc *groupCluster) connect(i int)        { gc.g.ConnectOne(i) }
+func (gc *groupCluster) disconnect(i int)     { gc.g.DisconnectAll(i) }
+func (gc *groupCluster) crash(i int)          { gc.g.ShutdownServer(i) }
+func (gc *groupCluster) rpcCount(i int) int   { return gc.g.RpcCount(i) }
+
+// restartOne connects only the restarted peer (the 2026 tester's ConnectOne); peers the test cut off stay cut off.
+func restartOne(g *tester.Group, i int) {
+	g.StartServer(i)
+	g.ConnectOne(i)
 }

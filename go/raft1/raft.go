@@ -1,6 +1,6 @@
 package raft
 
-// The lab's raft1 API on top of libraftcore, the Rust Raft core (docs/ABI.md is the contract).
+// raftcore shim: the lab's raft1 API on top of libraftcore, the Rust Raft core (docs/ABI.md is the contract).
 //
 // This one file replaces a lab tree's raft1/raft.go unchanged, so it declares none of the identifiers the lab's
 // other raft1 files declare; its own unexported names start with "core" or "shim" to stay out of their way.

@@ -2,6 +2,7 @@ package tester
 
 import (
 	"fmt"
+	"log"
 	"sync"
 
 	"6.5840/labrpc"
@@ -14,6 +15,16 @@ type Tgid int
 // called on each when the peer crashes.
 type IService interface {
 	Kill()
+}
+
+// forwarder is a service standing in for a peer in another process: requests for it arrive still encoded.
+type forwarder interface {
+	Forward(svcMeth string, args []byte) ([]byte, bool)
+}
+
+// checkpointer is a service whose peer keeps its storage elsewhere and hands a copy over at a crash.
+type checkpointer interface {
+	Checkpoint() (raftstate, snapshot []byte, err error)
 }
 
 // FstartServer starts one peer: ends[j] reaches peer j of the group (ends[srv] is the peer itself), and persister
@@ -99,6 +110,9 @@ func (g *Group) StartServer(i int) {
 	rs := labrpc.MakeServer()
 	for _, svc := range svcs {
 		rs.AddService(labrpc.MakeService(svc))
+		if f, ok := svc.(forwarder); ok {
+			rs.SetForwarder(f.Forward)
+		}
 	}
 	g.mu.Lock()
 	srv.svcs = svcs
@@ -121,9 +135,24 @@ func (g *Group) ShutdownServer(i int) {
 
 	g.mu.Lock()
 	srv := g.srvs[i]
-	srv.saved = srv.saved.Copy()
 	svcs := srv.svcs
 	srv.svcs = nil
+	saved := srv.saved
+	g.mu.Unlock()
+
+	// A peer in its own process keeps its storage there: take it before the process dies.
+	for _, svc := range svcs {
+		if c, ok := svc.(checkpointer); ok {
+			if raftstate, snapshot, err := c.Checkpoint(); err == nil {
+				saved.Save(raftstate, snapshot)
+			} else {
+				log.Printf("%v; server %d restarts from its previous checkpoint", err, i)
+			}
+		}
+	}
+
+	g.mu.Lock()
+	srv.saved = saved.Copy()
 	g.mu.Unlock()
 
 	for _, svc := range svcs {

@@ -1,0 +1,449 @@
+package tester
+
+// One process per peer, the 2026 tester's model: the tester starts a daemon binary per peer and talks to it over
+// unix sockets, and every RPC between peers goes daemon → tester → tester's Network → tester → target daemon, so
+// drops, delays, partitions and counting all stay in the tester's one labrpc.Network. A crash checkpoints the
+// daemon's Persister and then SIGKILLs the process, so whatever Raft did not pass to Persister.Save is lost.
+//
+// The two directions are plain net/rpc connections with gob encoding (net/rpc runs each request in its own
+// goroutine, as the lab's socket layer does):
+//   - tester → daemon ("Daemon"): Init (the saved state; Make runs here), Start, GetState, Deliver (one encoded
+//     labrpc request for the Raft), Checkpoint, RaftStateSize.
+//   - daemon → tester ("Tester"): Forward (one encoded labrpc request from this peer to peer To) and Applied (one
+//     ApplyMsg; the reply may carry a snapshot the daemon must hand to Snapshot, from the goroutine reading
+//     applyCh, as the lab's service does). The checker itself lives in the tester.
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"log"
+	"net"
+	"net/rpc"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"6.5840/labrpc"
+	"6.5840/raftapi"
+)
+
+const (
+	// daemonLifetime ends a peer process that outlived any test that could want it (the lab's daemons do the same
+	// after 10 minutes), so a crashed tester never leaves peers behind for long.
+	daemonLifetime = 10 * time.Minute
+	// dialAttempts × dialPause bounds how long the tester waits for a new process to listen.
+	dialAttempts = 200
+	dialPause    = 25 * time.Millisecond
+)
+
+// MakeFunc builds a peer inside a daemon: the lab's Make.
+type MakeFunc func(peers []*labrpc.ClientEnd, me int, persister *Persister, applyCh chan raftapi.ApplyMsg) raftapi.Raft
+
+// InitArgs carries a peer's saved storage into a new process.
+type InitArgs struct {
+	RaftState []byte
+	Snapshot  []byte
+}
+
+// StartArgs asks a peer to propose Command.
+type StartArgs struct{ Command interface{} }
+
+// StartReply is Start's result.
+type StartReply struct {
+	Index, Term int
+	IsLeader    bool
+}
+
+// StateReply is GetState's result.
+type StateReply struct {
+	Term     int
+	IsLeader bool
+}
+
+// RequestArgs is one encoded labrpc request; To is the target peer when a daemon forwards it.
+type RequestArgs struct {
+	To      int
+	SvcMeth string
+	Args    []byte
+}
+
+// RequestReply is the encoded labrpc reply; Ok false means none came back.
+type RequestReply struct {
+	Reply []byte
+	Ok    bool
+}
+
+// CheckpointReply is a copy of a daemon's storage.
+type CheckpointReply struct {
+	RaftState []byte
+	Snapshot  []byte
+}
+
+// AppliedArgs is one message a peer sent on applyCh.
+type AppliedArgs struct{ Msg raftapi.ApplyMsg }
+
+// AppliedReply carries the snapshot the service takes after this message, if any.
+type AppliedReply struct{ Snapshot []byte }
+
+// Empty is the argument of calls that need none.
+type Empty struct{}
+
+// daemon is the peer process's side.
+type daemon struct {
+	me, n  int
+	mk     MakeFunc
+	tester *rpc.Client // to the tester, for Forward and Applied
+
+	mu        sync.Mutex
+	rf        raftapi.Raft
+	server    *labrpc.Server // the Raft's handlers
+	persister *Persister
+	closed    atomic.Bool // set by Checkpoint: from then on this peer can no longer reach anyone
+}
+
+// RunDaemon is a peer process's main: it serves the tester on the socket named by the command line until the
+// tester kills it. args are the command-line arguments after the program name.
+func RunDaemon(args []string, mk MakeFunc) {
+	fs := flag.NewFlagSet("raft1d", flag.ExitOnError)
+	me := fs.Int("me", -1, "this peer's index")
+	n := fs.Int("n", 0, "number of peers")
+	listen := fs.String("listen", "", "unix socket this daemon serves the tester on")
+	testerSock := fs.String("tester", "", "unix socket of the tester, for forwarded RPCs and applied messages")
+	if err := fs.Parse(args); err != nil || *me < 0 || *n <= *me || *listen == "" || *testerSock == "" {
+		log.Fatalf("raft1d: usage: raft1d -me I -n N -listen SOCKET -tester SOCKET (got %q)", args)
+	}
+	runtime.GOMAXPROCS(4)
+	go exitWithParent()
+
+	l, err := net.Listen("unix", *listen)
+	if err != nil {
+		log.Fatalf("raft1d: listen %v: %v", *listen, err)
+	}
+	tester, err := rpc.Dial("unix", *testerSock)
+	if err != nil {
+		log.Fatalf("raft1d: dial tester %v: %v", *testerSock, err)
+	}
+	d := &daemon{me: *me, n: *n, mk: mk, tester: tester}
+	srv := rpc.NewServer()
+	if err := srv.RegisterName("Daemon", d); err != nil {
+		log.Fatalf("raft1d: %v", err)
+	}
+	serveRPC(l, srv)
+}
+
+// serveRPC serves each connection l accepts until l is closed; unlike rpc.Server.Accept it stays quiet when the
+// listener closes, which is how every peer's life ends.
+func serveRPC(l net.Listener, srv *rpc.Server) {
+	for {
+		conn, err := l.Accept()
+		if err != nil {
+			return
+		}
+		go srv.ServeConn(conn)
+	}
+}
+
+// exitWithParent ends the process when the tester that started it is gone, or after daemonLifetime.
+func exitWithParent() {
+	parent := os.Getppid()
+	deadline := time.Now().Add(daemonLifetime)
+	for os.Getppid() == parent && time.Now().Before(deadline) {
+		time.Sleep(500 * time.Millisecond)
+	}
+	os.Exit(1)
+}
+
+// Init restores the saved storage, runs Make, registers the returned Raft's handlers, and only then starts
+// reading applyCh, since the lab's services start their reader after Make returns.
+func (d *daemon) Init(args InitArgs, _ *Empty) error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.rf != nil {
+		return errors.New("raft1d: Init called twice")
+	}
+	d.persister = MakePersister()
+	d.persister.Save(args.RaftState, args.Snapshot)
+	ends := make([]*labrpc.ClientEnd, d.n)
+	for j := range ends {
+		to := j
+		ends[j] = labrpc.MakeForwardingEnd(func(svcMeth string, a []byte) ([]byte, bool) {
+			return d.forward(to, svcMeth, a)
+		})
+	}
+	applyCh := make(chan raftapi.ApplyMsg)
+	d.rf = d.mk(ends, d.me, d.persister, applyCh)
+	d.server = labrpc.MakeServer()
+	d.server.AddService(labrpc.MakeService(d.rf))
+	go d.applier(d.rf, applyCh)
+	return nil
+}
+
+func (d *daemon) forward(to int, svcMeth string, args []byte) ([]byte, bool) {
+	if d.closed.Load() {
+		return nil, false
+	}
+	var reply RequestReply
+	if err := d.tester.Call("Tester.Forward", RequestArgs{To: to, SvcMeth: svcMeth, Args: args}, &reply); err != nil {
+		return nil, false
+	}
+	return reply.Reply, reply.Ok
+}
+
+// applier reports every applied message to the tester and, when the tester's service decides to snapshot, hands
+// the snapshot to Raft from this goroutine, holding no lock: the same shape as the lab's service.
+func (d *daemon) applier(rf raftapi.Raft, applyCh chan raftapi.ApplyMsg) {
+	for m := range applyCh {
+		var reply AppliedReply
+		if err := d.tester.Call("Tester.Applied", AppliedArgs{Msg: m}, &reply); err != nil {
+			continue // the tester checkpointed this peer and is about to kill it
+		}
+		if m.CommandValid && len(reply.Snapshot) > 0 {
+			rf.Snapshot(m.CommandIndex, reply.Snapshot)
+		}
+	}
+}
+
+func (d *daemon) raft() (raftapi.Raft, *labrpc.Server, error) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.rf == nil {
+		return nil, nil, errors.New("raft1d: not initialised")
+	}
+	return d.rf, d.server, nil
+}
+
+// Start proposes a command.
+func (d *daemon) Start(args StartArgs, reply *StartReply) error {
+	rf, _, err := d.raft()
+	if err != nil {
+		return err
+	}
+	reply.Index, reply.Term, reply.IsLeader = rf.Start(args.Command)
+	return nil
+}
+
+// GetState reports term and leadership.
+func (d *daemon) GetState(_ Empty, reply *StateReply) error {
+	rf, _, err := d.raft()
+	if err != nil {
+		return err
+	}
+	reply.Term, reply.IsLeader = rf.GetState()
+	return nil
+}
+
+// Deliver runs one request another peer sent through the tester's network.
+func (d *daemon) Deliver(args RequestArgs, reply *RequestReply) error {
+	_, server, err := d.raft()
+	if err != nil {
+		return err
+	}
+	reply.Reply = server.DispatchBytes(args.SvcMeth, args.Args)
+	reply.Ok = true
+	return nil
+}
+
+// Checkpoint cuts this peer off from the tester and returns a copy of its storage; the tester kills the process
+// next, so later saves are lost, as in a real crash.
+func (d *daemon) Checkpoint(_ Empty, reply *CheckpointReply) error {
+	d.closed.Store(true)
+	d.mu.Lock()
+	persister := d.persister
+	d.mu.Unlock()
+	if persister == nil {
+		return errors.New("raft1d: not initialised")
+	}
+	cp := persister.Checkpoint()
+	reply.RaftState, reply.Snapshot = cp.ReadRaftState(), cp.ReadSnapshot()
+	return nil
+}
+
+// RaftStateSize is the size of the persisted Raft state.
+func (d *daemon) RaftStateSize(_ Empty, reply *int) error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.persister != nil {
+		*reply = d.persister.RaftStateSize()
+	}
+	return nil
+}
+
+// DaemonPeer is the tester's handle on one peer process. It is the group's service for that peer: the group
+// forwards the peer's requests to it, checkpoints it at a crash, and Kills it.
+type DaemonPeer struct {
+	me       int
+	ends     []*labrpc.ClientEnd // this incarnation's ends to every peer, in the tester's network
+	onApply  func(raftapi.ApplyMsg) []byte
+	cmd      *exec.Cmd
+	client   *rpc.Client // to the daemon
+	listener net.Listener
+	sockets  []string
+	exited   chan struct{}
+	killing  atomic.Bool
+}
+
+// DaemonSpec says how to start peer processes.
+type DaemonSpec struct {
+	Binary string // the daemon program, which calls RunDaemon
+	Dir    string // where the sockets go; short, since socket paths are limited to about 100 bytes
+	// OnApply receives every message the peer applies and returns the snapshot the peer must take, if any.
+	OnApply func(srv int, m raftapi.ApplyMsg) []byte
+	// OnExit hears about a process that ended without being killed (a crash, a race report, a Rust abort).
+	OnExit func(srv int, err error)
+}
+
+// testerService is what a daemon calls; one per process, so a killed process's late calls reach nothing live.
+type testerService struct{ p *DaemonPeer }
+
+// Forward carries a request from this peer to peer To through the tester's network.
+func (s *testerService) Forward(args RequestArgs, reply *RequestReply) error {
+	if args.To < 0 || args.To >= len(s.p.ends) {
+		return fmt.Errorf("tester: forward to unknown peer %d", args.To)
+	}
+	reply.Reply, reply.Ok = s.p.ends[args.To].CallBytes(args.SvcMeth, args.Args)
+	return nil
+}
+
+// Applied passes one applied message to the checker.
+func (s *testerService) Applied(args AppliedArgs, reply *AppliedReply) error {
+	reply.Snapshot = s.p.onApply(args.Msg)
+	return nil
+}
+
+// StartDaemon starts peer srv's process with the given storage, waits until Make has returned in it, and returns
+// its handle. ends are the peer's links in the tester's network.
+func StartDaemon(spec DaemonSpec, srv int, ends []*labrpc.ClientEnd, persister *Persister) (*DaemonPeer, error) {
+	tag := Randstring(8)
+	testerSock := filepath.Join(spec.Dir, fmt.Sprintf("t%d-%s", srv, tag))
+	daemonSock := filepath.Join(spec.Dir, fmt.Sprintf("d%d-%s", srv, tag))
+	p := &DaemonPeer{
+		me:      srv,
+		ends:    ends,
+		onApply: func(m raftapi.ApplyMsg) []byte { return spec.OnApply(srv, m) },
+		sockets: []string{testerSock, daemonSock},
+		exited:  make(chan struct{}),
+	}
+	l, err := net.Listen("unix", testerSock)
+	if err != nil {
+		return nil, fmt.Errorf("tester: listen for peer %d: %w", srv, err)
+	}
+	p.listener = l
+	rs := rpc.NewServer()
+	if err := rs.RegisterName("Tester", &testerService{p: p}); err != nil {
+		l.Close()
+		return nil, err
+	}
+	go serveRPC(l, rs)
+
+	p.cmd = exec.Command(spec.Binary, "-me", fmt.Sprint(srv), "-n", fmt.Sprint(len(ends)),
+		"-listen", daemonSock, "-tester", testerSock)
+	p.cmd.Stdout, p.cmd.Stderr = os.Stdout, os.Stderr
+	if err := p.cmd.Start(); err != nil {
+		p.cleanup()
+		return nil, fmt.Errorf("tester: start peer %d (%v): %w", srv, spec.Binary, err)
+	}
+	go func() {
+		err := p.cmd.Wait()
+		close(p.exited)
+		if !p.killing.Load() && spec.OnExit != nil {
+			spec.OnExit(srv, fmt.Errorf("peer %d's process exited by itself: %v", srv, err))
+		}
+	}()
+
+	for attempt := 0; ; attempt++ {
+		if p.client, err = rpc.Dial("unix", daemonSock); err == nil {
+			break
+		}
+		select {
+		case <-p.exited:
+			p.Kill()
+			return nil, fmt.Errorf("tester: peer %d exited before listening", srv)
+		case <-time.After(dialPause):
+		}
+		if attempt == dialAttempts {
+			p.Kill()
+			return nil, fmt.Errorf("tester: peer %d never listened on %v: %w", srv, daemonSock, err)
+		}
+	}
+	init := InitArgs{RaftState: persister.ReadRaftState(), Snapshot: persister.ReadSnapshot()}
+	if err := p.client.Call("Daemon.Init", init, &Empty{}); err != nil {
+		p.Kill()
+		return nil, fmt.Errorf("tester: init peer %d: %w", srv, err)
+	}
+	return p, nil
+}
+
+// Start asks the peer to propose cmd; a peer that cannot be reached is not the leader.
+func (p *DaemonPeer) Start(cmd interface{}) (int, int, bool) {
+	var reply StartReply
+	if err := p.client.Call("Daemon.Start", StartArgs{Command: cmd}, &reply); err != nil {
+		return -1, -1, false
+	}
+	return reply.Index, reply.Term, reply.IsLeader
+}
+
+// GetState asks the peer for its term and whether it leads.
+func (p *DaemonPeer) GetState() (int, bool) {
+	var reply StateReply
+	if err := p.client.Call("Daemon.GetState", Empty{}, &reply); err != nil {
+		return 0, false
+	}
+	return reply.Term, reply.IsLeader
+}
+
+// RaftStateSize is the size of the Raft state the peer has persisted so far.
+func (p *DaemonPeer) RaftStateSize() int {
+	var size int
+	if err := p.client.Call("Daemon.RaftStateSize", Empty{}, &size); err != nil {
+		return 0
+	}
+	return size
+}
+
+// Forward hands a request from the tester's network to the process; the group installs it as the labrpc
+// server's forwarder.
+func (p *DaemonPeer) Forward(svcMeth string, args []byte) ([]byte, bool) {
+	var reply RequestReply
+	if err := p.client.Call("Daemon.Deliver", RequestArgs{To: p.me, SvcMeth: svcMeth, Args: args}, &reply); err != nil {
+		return nil, false
+	}
+	return reply.Reply, reply.Ok
+}
+
+// Checkpoint cuts the process off and returns a copy of its storage.
+func (p *DaemonPeer) Checkpoint() (raftstate, snapshot []byte, err error) {
+	var reply CheckpointReply
+	if err := p.client.Call("Daemon.Checkpoint", Empty{}, &reply); err != nil {
+		return nil, nil, fmt.Errorf("tester: checkpoint peer %d: %w", p.me, err)
+	}
+	return reply.RaftState, reply.Snapshot, nil
+}
+
+// Kill SIGKILLs the process, waits for it, and removes its sockets. It is idempotent.
+func (p *DaemonPeer) Kill() {
+	if p.killing.Swap(true) {
+		<-p.exited
+		return
+	}
+	if err := p.cmd.Process.Signal(syscall.SIGKILL); err != nil && !errors.Is(err, os.ErrProcessDone) {
+		log.Printf("tester: kill peer %d: %v", p.me, err)
+	}
+	<-p.exited
+	p.cleanup()
+}
+
+func (p *DaemonPeer) cleanup() {
+	if p.client != nil {
+		p.client.Close()
+	}
+	p.listener.Close()
+	for _, s := range p.sockets {
+		os.Remove(s)
+	}
+}

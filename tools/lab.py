@@ -1,0 +1,297 @@
+#!/usr/bin/env python3
+"""Runs a lab tree's own Raft tests through the raftcore shim and prints a per-test table.
+
+Usage (normally through `make lab`, which builds the library and sets PKG_CONFIG_PATH and CGO_CPPFLAGS):
+    tools/lab.py                          the bundled harness (go/), every part
+    tools/lab.py --lab DIR [--run 3A]     a lab tree's src directory, or a part / `go test -run` regex
+    tools/lab.py --peers process          the bundled harness with one process per peer
+
+For a lab tree it detects the tester generation and the module name, installs the shim over the tree's raft.go
+(keeping the user's file beside it as .raft.go.raftcore-orig and putting it back afterwards, also on failure or
+Ctrl-C), runs `go test -race -count=1` part by part, and restores the tree. The exit status is non-zero if any test
+failed or the tree could not be used; every refusal says what to do.
+"""
+import argparse
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import labtable  # noqa: E402
+
+ROOT = Path(__file__).resolve().parent.parent
+BUNDLED = ROOT / "go"
+SHIM_MODULE = "6.5840"  # the import prefix the shims are written with
+BACKUP_NAME = ".raft.go.raftcore-orig"  # Go ignores files starting with a dot, so the backup never compiles
+SHIM_MARK = "raftcore shim"  # in the first lines of both shims: tells an installed shim from a user's raft.go
+MIN_GO = (1, 22)
+# The lab's test files fail go vet's printf check above this go directive (non-constant Fatalf formats).
+MAX_GO_DIRECTIVE = (1, 22)
+PART_TIMEOUT = "30m"  # the full suite is close to go test's 10-minute default, so each part gets its own budget
+
+
+class LabError(Exception):
+    """A tree we cannot use, with what to do about it."""
+
+
+@dataclass
+class Tree:
+    """A lab tree as detected: where its Raft package is, how its tests must be run."""
+
+    src: Path
+    generation: str  # "2026", "2025", "classic-module" (2021-24 layout in a module), "2020" (GOPATH)
+    module: str  # "" in GOPATH mode
+    package_dir: Path  # raft1/ or raft/
+    shim: Path  # the shim file installed over package_dir/raft.go
+    parts: list
+
+    @property
+    def target(self) -> Path:
+        return self.package_dir / "raft.go"
+
+    @property
+    def backup(self) -> Path:
+        return self.package_dir / BACKUP_NAME
+
+
+def parse_version(text):
+    m = re.search(r"(\d+)\.(\d+)", text)
+    return (int(m.group(1)), int(m.group(2))) if m else None
+
+
+def go_module(src: Path):
+    """The module name and go directive of the go.mod governing src, or (None, None) in GOPATH mode."""
+    for d in [src, *src.parents]:
+        gomod = d / "go.mod"
+        if gomod.is_file():
+            text = gomod.read_text(errors="replace")
+            module = re.search(r"^module\s+(\S+)", text, re.M)
+            directive = re.search(r"^go\s+(\S+)", text, re.M)
+            if not module:
+                raise LabError(f"{gomod} has no module line; is it a lab tree's go.mod?")
+            return module.group(1), gomod, (parse_version(directive.group(1)) if directive else None)
+    return None, None, None
+
+
+def test_parts(package_dir: Path):
+    """The parts (3A, 2B, ...) the package's tests are named after, in order."""
+    parts = set()
+    for f in package_dir.glob("*_test.go"):
+        parts.update(re.findall(r"^func Test\w*?(\d[A-Z])\(", f.read_text(errors="replace"), re.M))
+    return sorted(parts)
+
+
+def detect(src: Path) -> Tree:
+    if not src.exists():
+        raise LabError(f"{src} does not exist; LAB must be the src directory of a lab tree")
+    if not src.is_dir():
+        raise LabError(f"{src} is not a directory; LAB must be the src directory of a lab tree")
+    if not (src / "raft1").is_dir() and not (src / "raft").is_dir():
+        hint = f" (did you mean LAB={src / 'src'}?)" if (src / "src").is_dir() else ""
+        raise LabError(f"{src} is not a lab tree: it has neither raft1/ nor raft/{hint}")
+
+    module, gomod, directive = go_module(src)
+    if module and directive and directive > MAX_GO_DIRECTIVE:
+        raise LabError(
+            f"{gomod} says go {directive[0]}.{directive[1]}; the lab's test files fail go vet above go 1.22. "
+            f"Set the go line back to `go 1.22` (the lab ships it that way) and run again."
+        )
+    if (src / "raft1").is_dir():
+        if not module:
+            raise LabError(f"{src}/raft1 needs a go.mod (the raft1 testers are Go modules); none found above {src}")
+        pkg = src / "raft1"
+        if (src / "main" / "raft1d.go").is_file():
+            generation = "2026"
+            if "src" not in src.resolve().parts:
+                raise LabError(
+                    f"{src}: the 2026 tester finds its daemon through a directory named `src` in the working "
+                    f"directory's path; run it from the lab's own src directory"
+                )
+        elif (src / "tester1").is_dir():
+            generation = "2025"
+        else:
+            raise LabError(f"{src}/raft1 exists but neither main/raft1d.go nor tester1/ does: unknown generation")
+        shim = BUNDLED / "raft1" / "raft.go"
+    else:
+        pkg = src / "raft"
+        if not (pkg / "config.go").is_file():
+            raise LabError(f"{pkg} has no config.go: not a classic lab tree, unknown generation")
+        generation = "classic-module" if module else "2020"
+        shim = BUNDLED / "raft" / "raft.go"
+        if not shim.is_file():
+            raise LabError(f"{src} is a classic src/raft tree ({generation}); its shim is not built yet")
+    parts = test_parts(pkg)
+    if not parts:
+        raise LabError(f"{pkg} has no Test...<part> functions in its *_test.go files")
+    return Tree(src=src, generation=generation, module=module or "", package_dir=pkg, shim=shim, parts=parts)
+
+
+def check_go():
+    try:
+        out = subprocess.run(["go", "version"], capture_output=True, text=True, check=True).stdout
+    except (OSError, subprocess.CalledProcessError) as e:
+        raise LabError(f"cannot run `go version` ({e}); install Go {MIN_GO[0]}.{MIN_GO[1]} or newer")
+    version = parse_version(out.split("go version go", 1)[-1])
+    if version is None or version < MIN_GO:
+        raise LabError(f"{out.strip()}: the shim needs Go {MIN_GO[0]}.{MIN_GO[1]} or newer")
+
+
+def shim_text(tree: Tree) -> str:
+    """The shim with its imports rewritten for the tree: another module name, or relative paths in GOPATH mode."""
+    text = tree.shim.read_text()
+    if tree.generation == "2020":
+        return re.sub(r'"6\.5840/(\w+)"', r'"../\1"', text)
+    return text.replace(f'"{SHIM_MODULE}/', f'"{tree.module}/')
+
+
+def check_not_installed(tree: Tree):
+    if tree.backup.exists():
+        raise LabError(
+            f"{tree.backup} exists: an earlier run was interrupted and the shim may still be installed. "
+            f"Restore your file with `make lab-restore LAB={tree.src}` (or move it back over raft.go yourself)."
+        )
+    if tree.target.is_file() and SHIM_MARK in tree.target.read_text(errors="replace")[:2000]:
+        raise LabError(
+            f"{tree.target} is already raftcore's shim and no copy of your own file is beside it; "
+            f"restore yours (e.g. `git checkout {tree.target.relative_to(tree.src)}` in {tree.src}) and run again"
+        )
+
+
+def install(tree: Tree):
+    check_not_installed(tree)
+    if tree.target.exists():
+        shutil.copy2(tree.target, tree.backup)
+    tree.target.write_text(shim_text(tree))
+
+
+def restore(tree: Tree) -> bool:
+    """Puts the user's raft.go back; true if there was something to restore."""
+    if tree.backup.exists():
+        os.replace(tree.backup, tree.target)
+        return True
+    return False
+
+
+def run(cmd, cwd, env, log_path=None):
+    """Runs cmd, streaming its output (and copying it to log_path); returns the exit status."""
+    print(f"== lab: {' '.join(cmd)}  (in {cwd})", flush=True)
+    # Its own session, so that on Ctrl-C or SIGTERM the whole group (go, the test binary, any peer daemons) can be
+    # stopped before the tree is restored.
+    p = subprocess.Popen(cmd, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                         errors="replace", start_new_session=True)
+    try:
+        with open(log_path or os.devnull, "w") as log:
+            for line in p.stdout:
+                sys.stdout.write(line)
+                log.write(line)
+        return p.wait()
+    except BaseException:
+        stop_group(p)
+        raise
+
+
+def stop_group(p):
+    for sig, grace in ((signal.SIGINT, 5), (signal.SIGKILL, 5)):
+        try:
+            os.killpg(p.pid, sig)
+        except ProcessLookupError:
+            return
+        try:
+            p.wait(timeout=grace)
+            return
+        except subprocess.TimeoutExpired:
+            continue
+
+
+def run_parts(package_dir: Path, parts, env, race, logdir):
+    logs = []
+    for part in parts:
+        log = logdir / (re.sub(r"[^A-Za-z0-9_]", "_", part) + ".log")
+        logs.append(log)
+        cmd = ["go", "test", "-v", *([race] if race else []), "-count=1", "-timeout", PART_TIMEOUT, "-run", part, "."]
+        run(cmd, package_dir, env, log)
+    return logs
+
+
+def table(logs) -> int:
+    lines = []
+    for log in logs:
+        with open(log, encoding="utf-8", errors="replace") as f:
+            lines.extend(f)
+    return labtable.report(lines)
+
+
+class Interrupted(Exception):
+    pass
+
+
+def on_signal(signum, _frame):
+    raise Interrupted(signal.Signals(signum).name)
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--lab", default="", help="a lab tree's src directory (default: the bundled harness)")
+    ap.add_argument("--run", default="", help="a part (3A) or any go test -run regex (default: every part)")
+    ap.add_argument("--peers", default="", choices=["", "local", "process"],
+                    help="bundled harness only: peers in the test process (local) or one process each (process)")
+    ap.add_argument("--race", default="-race", help="the race flag passed to go test and the daemon build ('' for none)")
+    ap.add_argument("--restore", action="store_true", help="only put back the raft.go an interrupted run left")
+    args = ap.parse_args(argv)
+    signal.signal(signal.SIGTERM, on_signal)
+    env = dict(os.environ)
+    env["PKG_CONFIG_PATH"] = str(ROOT) + (":" + env["PKG_CONFIG_PATH"] if env.get("PKG_CONFIG_PATH") else "")
+    logdir = Path(tempfile.mkdtemp(prefix="raftcore-lab."))
+
+    try:
+        if not args.lab:
+            if args.restore:
+                raise LabError("--restore needs LAB")
+            if args.peers:
+                env["RAFT_PEERS"] = args.peers
+            parts = [args.run] if args.run else ["3A", "3B", "3C", "3D"]
+            logs = run_parts(BUNDLED / "raft1", parts, env, args.race, logdir)
+        else:
+            if args.peers:
+                raise LabError("PEERS applies to the bundled harness only; a lab tree's own tester decides how peers run")
+            tree = detect(Path(args.lab).expanduser().absolute())
+            if args.restore:
+                print(f"lab: {'restored' if restore(tree) else 'nothing to restore in'} {tree.target}")
+                return 0
+            check_go()
+            print(f"== lab: {tree.src}: {tree.generation} tester, module {tree.module or '(GOPATH mode)'}, "
+                  f"parts {' '.join(tree.parts)}", flush=True)
+            if tree.generation == "2020":
+                env["GO111MODULE"] = "off"
+            if tree.generation == "2026":
+                # Our bundled 2026-style harness honours this; the real lab ignores it.
+                env["RAFT_PEERS"] = "process"
+            install(tree)
+            try:
+                if tree.generation == "2026":
+                    # go test never rebuilds the daemon, and a stale one silently runs old Raft code.
+                    cmd = ["go", "build", *([args.race] if args.race else []), "-o", "main/raft1d", "main/raft1d.go"]
+                    if run(cmd, tree.src, env) != 0:
+                        raise LabError("building main/raft1d failed (output above)")
+                parts = [args.run] if args.run else tree.parts
+                logs = run_parts(tree.package_dir, parts, env, args.race, logdir)
+            finally:
+                restore(tree)
+    except LabError as e:
+        print(f"lab: {e}", file=sys.stderr)
+        return 2
+    except (KeyboardInterrupt, Interrupted):
+        print("\nlab: interrupted; the tree is restored", file=sys.stderr)
+        return 130
+    print(f"\n== lab: results (logs in {logdir})")
+    return table(logs)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

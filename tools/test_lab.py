@@ -1,0 +1,184 @@
+"""Tests of tools/lab.py on fake lab trees (tools/labfixture.py): generation detection, the refusals, and that a
+run leaves the tree byte for byte as it was, after success, failure, interruption or a killed run.
+
+The fixture runs need the library built and PKG_CONFIG_PATH set, as `make test-labtrees` does.
+"""
+import hashlib
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import unittest
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import lab  # noqa: E402
+import labfixture  # noqa: E402
+
+LAB = [sys.executable, str(Path(lab.__file__).resolve())]
+QUICK = "TestBasicAgree3B"
+
+
+def digest(tree: Path) -> str:
+    """Every file's path and bytes, except build outputs the lab's .gitignore covers."""
+    h = hashlib.sha256()
+    for f in sorted(p for p in tree.rglob("*") if p.is_file()):
+        rel = f.relative_to(tree).as_posix()
+        if rel == "main/raft1d":
+            continue
+        h.update(rel.encode() + b"\0" + f.read_bytes() + b"\0")
+    return h.hexdigest()
+
+
+class Fixture:
+    def __init__(self, generation, module="6.5840"):
+        self.tmp = tempfile.TemporaryDirectory(prefix="labtree-")
+        self.src = labfixture.build(generation, Path(self.tmp.name), module)
+        self.before = digest(self.src)
+
+    def unchanged(self) -> bool:
+        return digest(self.src) == self.before
+
+    def close(self):
+        self.tmp.cleanup()
+
+
+def run_lab(*args, timeout=900):
+    return subprocess.run([*LAB, *args], capture_output=True, text=True, timeout=timeout)
+
+
+class Refusals(unittest.TestCase):
+    def refused(self, src, *words):
+        with self.assertRaises(lab.LabError) as cm:
+            lab.detect(Path(src))
+        for w in words:
+            self.assertIn(w, str(cm.exception))
+
+    def test_missing_path(self):
+        self.refused("/nonexistent/lab/src", "does not exist")
+
+    def test_file_instead_of_directory(self):
+        with tempfile.NamedTemporaryFile() as f:
+            self.refused(f.name, "not a directory")
+
+    def test_tree_root_instead_of_src(self):
+        fx = Fixture("2025")
+        try:
+            self.refused(fx.src.parent, "not a lab tree", f"LAB={fx.src}")
+        finally:
+            fx.close()
+
+    def test_raised_go_directive(self):
+        fx = Fixture("2025")
+        try:
+            (fx.src / "go.mod").write_text("module 6.5840\n\ngo 1.24\n")
+            self.refused(fx.src, "go 1.24", "go 1.22")
+        finally:
+            fx.close()
+
+    def test_unknown_generation(self):
+        fx = Fixture("2025")
+        try:
+            for f in (fx.src / "tester1").iterdir():
+                f.unlink()
+            (fx.src / "tester1").rmdir()
+            self.refused(fx.src, "unknown generation")
+        finally:
+            fx.close()
+
+    def test_daemon_tree_outside_src(self):
+        with tempfile.TemporaryDirectory(prefix="labtree-") as d:
+            tree = labfixture.build("2026", Path(d), "6.5840")
+            moved = Path(d) / "lab"
+            tree.rename(moved)
+            self.refused(moved, "src")
+
+    def test_detects_generations_and_module(self):
+        for generation, module in (("2026", "6.5840"), ("2025", "cpsc416-2025w1"), ("2025", "ece419")):
+            fx = Fixture(generation, module)
+            try:
+                tree = lab.detect(fx.src)
+                self.assertEqual((tree.generation, tree.module), (generation, module))
+                self.assertEqual(tree.parts, ["3A", "3B", "3C", "3D"])
+                self.assertIn(f'"{module}/labrpc"', lab.shim_text(tree))
+                self.assertNotIn('"6.5840/' if module != "6.5840" else '"../', lab.shim_text(tree))
+            finally:
+                fx.close()
+
+    def test_leftover_install_is_refused_then_restored(self):
+        fx = Fixture("2025")
+        try:
+            tree = lab.detect(fx.src)
+            lab.install(tree)
+            proc = run_lab("--lab", str(fx.src), "--run", QUICK)
+            self.assertEqual(proc.returncode, 2)
+            self.assertIn("lab-restore", proc.stderr)
+            self.assertEqual(run_lab("--lab", str(fx.src), "--restore").returncode, 0)
+            self.assertTrue(fx.unchanged())
+        finally:
+            fx.close()
+
+    def test_shim_without_backup_is_refused(self):
+        fx = Fixture("2025")
+        try:
+            tree = lab.detect(fx.src)
+            tree.target.write_text(lab.shim_text(tree))
+            with self.assertRaises(lab.LabError) as cm:
+                lab.install(tree)
+            self.assertIn("already raftcore's shim", str(cm.exception))
+        finally:
+            fx.close()
+
+
+class Runs(unittest.TestCase):
+    """Real runs of the shim through the fixture trees' tests."""
+
+    def test_each_generation_passes_and_restores(self):
+        for generation, module in (("2026", "6.5840"), ("2025", "cpsc416-2025w1")):
+            with self.subTest(generation=generation):
+                fx = Fixture(generation, module)
+                try:
+                    proc = run_lab("--lab", str(fx.src), "--run", QUICK)
+                    self.assertEqual(proc.returncode, 0, proc.stdout[-3000:] + proc.stderr)
+                    self.assertIn(f"{generation} tester, module {module}", proc.stdout)
+                    self.assertRegex(proc.stdout, rf"{QUICK}\s+PASS")
+                    self.assertIn("1/1 passed", proc.stdout)
+                    self.assertTrue(fx.unchanged(), "the tree changed")
+                finally:
+                    fx.close()
+
+    def test_failed_run_restores(self):
+        fx = Fixture("2025")
+        try:
+            proc = run_lab("--lab", str(fx.src), "--run", "TestNoSuchTest")
+            self.assertNotEqual(proc.returncode, 0)
+            self.assertTrue(fx.unchanged())
+        finally:
+            fx.close()
+
+    def test_interrupted_run_restores(self):
+        fx = Fixture("2025")
+        try:
+            p = subprocess.Popen([*LAB, "--lab", str(fx.src), "--run", "TestInitialElection3A"],
+                                 stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+            backup = fx.src / "raft1" / lab.BACKUP_NAME
+            deadline = time.monotonic() + 60
+            while not backup.exists() and time.monotonic() < deadline:
+                time.sleep(0.05)
+            self.assertTrue(backup.exists(), "the shim was never installed")
+            time.sleep(1)
+            p.send_signal(signal.SIGINT)
+            out, _ = p.communicate(timeout=60)
+            self.assertEqual(p.returncode, 130, out)
+            self.assertIn("restored", out)
+            self.assertTrue(fx.unchanged())
+        finally:
+            fx.close()
+
+
+if __name__ == "__main__":
+    if not os.environ.get("PKG_CONFIG_PATH"):
+        print("test_lab: set PKG_CONFIG_PATH to the repository (make test-labtrees does)", file=sys.stderr)
+    unittest.main()

@@ -39,8 +39,8 @@ VERSION := $(shell sed -n 's/^version = "\(.*\)"/\1/p' $(ROOT)/Cargo.toml | head
 HEADER := $(ROOT)/include/raftcore.h
 C_TEST_DIR := $(TARGET_DIR)/c-test
 
-.PHONY: build lib header header-check pc install test test-rust test-c test-go test-labtrees lab lab-restore sim lint \
-	bench clean
+.PHONY: build lib header header-check pc install test test-rust test-c test-go test-labtrees shims shim-check lab \
+	lab-restore sim lint bench clean
 
 build: lib header pc
 
@@ -76,19 +76,21 @@ install: lib
 	install -m 0644 $(HEADER) $(DESTDIR)$(PREFIX)/include/
 	$(call pc_file,$(PREFIX),$(PREFIX)/lib,$(PREFIX)/include,$(DESTDIR)$(PREFIX)/lib/pkgconfig/raftcore.pc)
 
-test: test-rust header-check test-c test-go test-labtrees
+test: test-rust header-check shim-check test-c test-go test-labtrees
 
 # Go links the library through raftcore.pc in this directory. The build cache does not hash the header or the
 # library, so their digest goes into CGO_CPPFLAGS, which is part of the cache key: a rebuilt core is never
 # tested through a stale shim build. -count=1 likewise keeps test results from being cached.
 GO_ENV = PKG_CONFIG_PATH=$(ROOT) CGO_CPPFLAGS=-DRAFTCORE_BUILD_$$(cat $(HEADER) $(LIB_DIR)/libraftcore.so | sha1sum | cut -c1-16)
 
-# The lab's 28 scenarios; the second run puts every peer in its own process (the 2026 lab's model).
+# The lab's 28 scenarios; the second run puts every peer in its own process (the 2026 lab's model), the third
+# drives the classic shim (go/raft, the 2020-24 src/raft API).
 LAB_TESTS := ^Test.*3[ABCD]$$
 test-go: build
 	cd $(ROOT)/go && $(GO_ENV) go vet ./...
 	cd $(ROOT)/go && $(GO_ENV) go test -race -count=1 -timeout 40m ./...
 	cd $(ROOT)/go && $(GO_ENV) RAFT_PEERS=process go test -race -count=1 -timeout 40m -run '$(LAB_TESTS)' ./raft1/
+	cd $(ROOT)/go && $(GO_ENV) RAFT_PEERS=classic go test -race -count=1 -timeout 40m -run '$(LAB_TESTS)' ./raft1/
 	cd $(ROOT)/go && $(GO_ENV) GOEXPERIMENT=cgocheck2 go test -race -count=1 -timeout 20m -run 'Shim|3A|3B' ./raft1/
 
 SEEDS ?= 1000
@@ -99,6 +101,13 @@ sim:
 
 lab: build
 	$(GO_ENV) python3 $(ROOT)/tools/lab.py --lab '$(LAB)' --run '$(RUN)' --peers '$(PEERS)'
+
+# The classic shim go/raft/raft.go is generated from go/raft1/raft.go; both are committed.
+shims:
+	python3 $(ROOT)/tools/mkshim.py
+
+shim-check:
+	python3 $(ROOT)/tools/mkshim.py --check
 
 lab-restore:
 	python3 $(ROOT)/tools/lab.py --lab '$(LAB)' --restore

@@ -120,8 +120,8 @@ def detect(src: Path) -> Tree:
         shim = BUNDLED / "raft1" / "raft.go"
     else:
         pkg = src / "raft"
-        if not (pkg / "config.go").is_file():
-            raise LabError(f"{pkg} has no config.go: not a classic lab tree, unknown generation")
+        if not (pkg / "persister.go").is_file():
+            raise LabError(f"{pkg} has no persister.go: not a classic lab tree, unknown generation")
         generation = "classic-module" if module else "2020"
         shim = BUNDLED / "raft" / "raft.go"
         if not shim.is_file():
@@ -269,9 +269,9 @@ def main(argv=None) -> int:
                   f"parts {' '.join(tree.parts)}", flush=True)
             if tree.generation == "2020":
                 env["GO111MODULE"] = "off"
-            if tree.generation == "2026":
-                # Our bundled 2026-style harness honours this; the real lab ignores it.
-                env["RAFT_PEERS"] = "process"
+            # Our fake trees (tools/labfixture.py) carry our harness, which picks its peer mode from this; the real
+            # lab ignores it.
+            env["RAFT_PEERS"] = {"2026": "process", "2025": "local"}.get(tree.generation, "classic")
             install(tree)
             try:
                 if tree.generation == "2026":

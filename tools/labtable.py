@@ -12,6 +12,8 @@ RUN = re.compile(r"^=== RUN\s+(Test\S+)$")
 PASSED = re.compile(
     r"\.\.\. Passed --\s+(?:time\s+)?([\d.]+)s?\s+(?:#peers\s+)?(\d+)\s+(?:#RPCs\s+)?(\d+)\s+(?:#Ops\s+)?(\d+)"
 )
+# The 2020 tester prints bare numbers: time, peers, RPCs, bytes, commands agreed.
+PASSED_2020 = re.compile(r"\.\.\. Passed --\s+([\d.]+)\s+(\d+)\s+(\d+)\s+(\d+)\s+(\d+)\s*$")
 RESULT = re.compile(r"^\s*--- (PASS|FAIL|SKIP): (Test\S+) \(([\d.]+)s\)")
 # The 2026 Lab 3 handout's sample run (-race, wall-clock): seconds and RPCs per test, for comparison only.
 HANDOUT = {
@@ -43,6 +45,11 @@ def parse(lines):
             if current not in tests:
                 order.append(current)
                 tests[current] = {"result": "RUNNING", "seconds": None, "peers": "", "rpcs": "", "ops": ""}
+            continue
+        m = PASSED_2020.search(line)
+        if m and current:
+            row = tests[current]
+            row["peers"], row["rpcs"], row["ops"] = m.group(2), m.group(3), m.group(5)
             continue
         m = PASSED.search(line)
         if m and current:

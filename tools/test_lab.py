@@ -96,16 +96,30 @@ class Refusals(unittest.TestCase):
             self.refused(moved, "src")
 
     def test_detects_generations_and_module(self):
-        for generation, module in (("2026", "6.5840"), ("2025", "cpsc416-2025w1"), ("2025", "ece419")):
-            fx = Fixture(generation, module)
+        cases = (("2026", "6.5840"), ("2025", "cpsc416-2025w1"), ("2025", "ece419"), ("classic-module", "ece419"),
+                 ("2020", ""))
+        for generation, module in cases:
+            fx = Fixture(generation, module or "6.5840")
             try:
                 tree = lab.detect(fx.src)
                 self.assertEqual((tree.generation, tree.module), (generation, module))
-                self.assertEqual(tree.parts, ["3A", "3B", "3C", "3D"])
-                self.assertIn(f'"{module}/labrpc"', lab.shim_text(tree))
-                self.assertNotIn('"6.5840/' if module != "6.5840" else '"../', lab.shim_text(tree))
+                parts = ["2A", "2B", "2C"] if generation == "2020" else ["3A", "3B", "3C", "3D"]
+                self.assertEqual(tree.parts, parts)
+                shim = lab.shim_text(tree)
+                self.assertIn('"../labrpc"' if generation == "2020" else f'"{module}/labrpc"', shim)
+                if module != "6.5840":
+                    self.assertNotIn('"6.5840/', shim)
+                self.assertIn("func Make(", shim)
+                self.assertEqual("type ApplyMsg struct" in shim, generation in ("classic-module", "2020"))
             finally:
                 fx.close()
+
+    def test_2020_table_format(self):
+        lines = ["=== RUN   TestBasicAgree2B\n", "  ... Passed --   0.9  3   16    4242    3\n",
+                 "--- PASS: TestBasicAgree2B (0.93s)\n"]
+        order, tests, crashed = lab.labtable.parse(lines)
+        self.assertEqual((order, crashed), (["TestBasicAgree2B"], False))
+        self.assertEqual((tests["TestBasicAgree2B"]["rpcs"], tests["TestBasicAgree2B"]["ops"]), ("16", "3"))
 
     def test_leftover_install_is_refused_then_restored(self):
         fx = Fixture("2025")
@@ -136,14 +150,16 @@ class Runs(unittest.TestCase):
     """Real runs of the shim through the fixture trees' tests."""
 
     def test_each_generation_passes_and_restores(self):
-        for generation, module in (("2026", "6.5840"), ("2025", "cpsc416-2025w1")):
+        cases = (("2026", "6.5840"), ("2025", "cpsc416-2025w1"), ("classic-module", "ece419"), ("2020", ""))
+        for generation, module in cases:
             with self.subTest(generation=generation):
-                fx = Fixture(generation, module)
+                fx = Fixture(generation, module or "6.5840")
                 try:
-                    proc = run_lab("--lab", str(fx.src), "--run", QUICK)
+                    quick = "TestBasicAgree2B" if generation == "2020" else QUICK
+                    proc = run_lab("--lab", str(fx.src), "--run", quick)
                     self.assertEqual(proc.returncode, 0, proc.stdout[-3000:] + proc.stderr)
-                    self.assertIn(f"{generation} tester, module {module}", proc.stdout)
-                    self.assertRegex(proc.stdout, rf"{QUICK}\s+PASS")
+                    self.assertIn(f"{generation} tester, module {module or '(GOPATH mode)'}", proc.stdout)
+                    self.assertRegex(proc.stdout, rf"{quick}\s+PASS")
                     self.assertIn("1/1 passed", proc.stdout)
                     self.assertTrue(fx.unchanged(), "the tree changed")
                 finally:

@@ -17,12 +17,14 @@ import (
 	tester "6.5840/tester1"
 )
 
-// peerMode is how the tests run peers: "local" (the default) or "process".
-func peerMode() string {
-	if mode := os.Getenv("RAFT_PEERS"); mode != "" {
-		return mode
+func init() {
+	clusterModes["process"] = func(chk *checker, snapshot bool, n int) (cluster, tester.FstartServer, error) {
+		dc, err := newDaemonCluster(chk, snapshot, n)
+		if err != nil {
+			return nil, nil, err
+		}
+		return dc, dc.mksrv, nil
 	}
-	return "local"
 }
 
 var daemonBuild struct {
@@ -73,15 +75,15 @@ type daemonCluster struct {
 	peers []*tester.DaemonPeer // current incarnation of each peer; nil if it failed to start
 }
 
-func newDaemonCluster(t *testing.T, chk *checker, snapshot bool, n int) *daemonCluster {
+func newDaemonCluster(chk *checker, snapshot bool, n int) (*daemonCluster, error) {
 	bin, err := daemonBinary()
 	if err != nil {
-		t.Fatal(err)
+		return nil, err
 	}
 	// Socket paths must stay short (about 100 bytes), so not under t.TempDir's long names.
 	dir, err := os.MkdirTemp("", "raft1d-")
 	if err != nil {
-		t.Fatal(err)
+		return nil, err
 	}
 	dc := &daemonCluster{chk: chk, snapshot: snapshot, peers: make([]*tester.DaemonPeer, n)}
 	dc.spec = tester.DaemonSpec{
@@ -89,7 +91,7 @@ func newDaemonCluster(t *testing.T, chk *checker, snapshot bool, n int) *daemonC
 		Dir:    dir,
 		OnExit: func(srv int, err error) { chk.failf("%v", err) },
 	}
-	return dc
+	return dc, nil
 }
 
 // mksrv is the group's start function: a fresh record in the checker, then a new process that runs Make.

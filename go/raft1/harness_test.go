@@ -1,27 +1,30 @@
 // Our own reproduction of the lab's Raft tester, in the test package only so that nothing here ever compiles into
 // a lab's package raft (whose real test.go, server.go and util.go declare their own names).
 //
-// The tests drive the shim exactly as the 2025 in-process lab does: every peer is built by Make in this binary and
-// registered on a labrpc network as the object Make returns; a crash is Kill plus a copy of the peer's Persister;
-// a restart is a new Make from that copy. An apply checker reads each peer's applyCh and compares every applied
-// command across peers, and in snapshot mode hands snapshots back through Snapshot from the reading goroutine.
+// Tests reach peers only through the cluster interface; RAFT_PEERS picks the implementation, each in its own file:
+//   - local (local_test.go, the default): the 2025 in-process lab. Every peer is built by Make in this binary and
+//     registered on a labrpc network as the object Make returns; a crash is Kill plus a copy of the peer's
+//     Persister; a restart is a new Make from that copy.
+//   - process (daemon_test.go): the 2026 lab. One raft1d process per peer behind the tester's network; a crash
+//     checkpoints the peer's storage and SIGKILLs it.
+//   - classic (classic_test.go): the 2020-24 src/raft API through the generated classic shim.
 //
-// Tests reach peers only through the cluster interface, so a per-process mode (the 2026 daemon tester, where
-// Start and GetState are RPCs into a peer process) can be added as a second implementation.
+// In every mode an apply checker sees each peer's applied messages and compares every applied command across
+// peers, and in snapshot mode hands snapshots back through Snapshot from the goroutine reading applyCh.
 package raft_test
 
 import (
 	"bytes"
 	"fmt"
 	"math/rand"
+	"os"
+	"sort"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"6.5840/labgob"
-	"6.5840/labrpc"
-	raft "6.5840/raft1"
 	"6.5840/raftapi"
 	tester "6.5840/tester1"
 )
@@ -50,6 +53,7 @@ type cluster interface {
 	rpcCount(i int) int
 	raftSize() int // largest persisted Raft state over all peers
 	close()        // after the group shut down: release what the cluster holds outside the test process
+	setGroup(g *tester.Group)
 }
 
 // Test is one test's state: the tester config (network, timing, counting), the peers, and the apply checker.
@@ -61,25 +65,49 @@ type Test struct {
 	finished int32 // set at cleanup; client goroutines of a test stop retrying
 }
 
+// clusterModes holds a constructor per way of running peers (RAFT_PEERS), each registered by its own file, so
+// this file names none of them: a fake lab tree may carry only the modes its generation has.
+var clusterModes = map[string]func(chk *checker, snapshot bool, n int) (cluster, tester.FstartServer, error){}
+
+// peerMode is how the tests run peers: RAFT_PEERS, else local if this build has it, else its only mode.
+func peerMode() string {
+	if mode := os.Getenv("RAFT_PEERS"); mode != "" {
+		return mode
+	}
+	if _, ok := clusterModes["local"]; ok || len(clusterModes) != 1 {
+		return "local"
+	}
+	for mode := range clusterModes {
+		return mode
+	}
+	return ""
+}
+
 func makeTest(t *testing.T, n int, reliable bool, snapshot bool) *Test {
 	chk := newChecker(n)
-	ts := &Test{t: t, chk: chk}
-	switch mode := peerMode(); mode {
-	case "local":
-		lc := &localCluster{chk: chk, snapshot: snapshot, peers: make([]*peer, n)}
-		ts.c = lc
-		ts.Config = tester.MakeConfig(t, n, reliable, lc.mksrv)
-		lc.g = ts.Group(tester.GRP0)
-	case "process":
-		dc := newDaemonCluster(t, chk, snapshot, n)
-		ts.c = dc
-		ts.Config = tester.MakeConfig(t, n, reliable, dc.mksrv)
-		dc.g = ts.Group(tester.GRP0)
-	default:
-		t.Fatalf("RAFT_PEERS=%q: want local (every peer in the test process, the 2025 lab) or process "+
-			"(one process per peer, the 2026 lab)", mode)
+	mode := peerMode()
+	mk, ok := clusterModes[mode]
+	if !ok {
+		t.Fatalf("RAFT_PEERS=%q: want one of %v (local: every peer in the test process, the 2025 lab; process: "+
+			"one process per peer, the 2026 lab; classic: the src/raft API of the 2020-24 labs)", mode, modeNames())
 	}
+	c, mks, err := mk(chk, snapshot, n)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts := &Test{t: t, chk: chk, c: c}
+	ts.Config = tester.MakeConfig(t, n, reliable, mks)
+	c.setGroup(ts.Group(tester.GRP0))
 	return ts
+}
+
+func modeNames() []string {
+	names := make([]string, 0, len(clusterModes))
+	for name := range clusterModes {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	return names
 }
 
 func (ts *Test) cleanup() {
@@ -414,108 +442,16 @@ func (chk *checker) nCommitted(index int) (count int, cmd any, err string) {
 	return count, cmd, ""
 }
 
-// localCluster runs every peer in this process, the 2025 lab's model.
-type localCluster struct {
-	groupCluster
-	chk      *checker
-	snapshot bool
-
-	mu    sync.Mutex
-	peers []*peer // current incarnation of each peer
-}
-
-// peer is one incarnation. It is registered as a labrpc service next to the Raft (it has no handlers) so that
-// the group's crash step, which Kills every service, first detaches the Raft from the tests and then kills it.
-type peer struct {
-	mu sync.Mutex
-	rf raftapi.Raft // nil once killed
-}
-
-// Kill detaches the Raft; the group calls the Raft's own Kill right after.
-func (p *peer) Kill() {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	p.rf = nil
-}
-
-func (p *peer) raft() raftapi.Raft {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return p.rf
-}
-
-// mksrv is the group's start function: a fresh record in the checker, Make, then the applyCh reader.
-func (lc *localCluster) mksrv(ends []*labrpc.ClientEnd, _ tester.Tgid, srv int, persister *tester.Persister) []tester.IService {
-	l := lc.chk.newIncarnation(srv)
-	applyCh := make(chan raftapi.ApplyMsg)
-	rf := raft.Make(ends, srv, persister, applyCh)
-	p := &peer{rf: rf}
-	// The reader starts only after Make returned, as in the lab: Make must not send on applyCh itself.
-	if lc.snapshot {
-		if snap := persister.ReadSnapshot(); len(snap) > 0 {
-			lc.chk.ingest(l, snap, -1)
-		}
-	}
-	go lc.applier(p, l, applyCh)
-	lc.mu.Lock()
-	lc.peers[srv] = p
-	lc.mu.Unlock()
-	return []tester.IService{p, rf}
-}
-
-// applier reads applyCh for ever, like the lab's: a killed Raft that keeps applying is still read, and checked.
-// It calls Snapshot synchronously from the goroutine that drains the unbuffered applyCh, holding no lock: a Raft
-// that holds a lock Snapshot needs while it sends on applyCh deadlocks here.
-func (lc *localCluster) applier(p *peer, l *applyLog, applyCh chan raftapi.ApplyMsg) {
-	for m := range applyCh {
-		if snap := lc.chk.deliver(l, m, lc.snapshot); snap != nil {
-			if rf := p.raft(); rf != nil {
-				rf.Snapshot(m.CommandIndex, snap)
-			}
-		}
-	}
-}
-
-func (lc *localCluster) peer(i int) *peer {
-	lc.mu.Lock()
-	defer lc.mu.Unlock()
-	return lc.peers[i]
-}
-
-func (lc *localCluster) n() int { return len(lc.peers) }
-
-func (lc *localCluster) start(i int, cmd any) (int, int, bool) {
-	if p := lc.peer(i); p != nil {
-		if rf := p.raft(); rf != nil {
-			return rf.Start(cmd)
-		}
-	}
-	return -1, -1, false
-}
-
-func (lc *localCluster) getState(i int) (int, bool) {
-	if p := lc.peer(i); p != nil {
-		if rf := p.raft(); rf != nil {
-			return rf.GetState()
-		}
-	}
-	return 0, false
-}
-
-func (lc *localCluster) raftSize() int { return lc.g.LogSize() }
-func (lc *localCluster) close()        {}
-
-func (lc *localCluster) restart(i int) { restartOne(lc.g, i) }
-
 // groupCluster is the part of a cluster the tester's group does the same way in both modes.
 type groupCluster struct{ g *tester.Group }
 
-func (gc *groupCluster) alive(i int) bool     { return gc.g.IsAlive(i) }
-func (gc *groupCluster) connected(i int) bool { return gc.g.IsConnected(i) }
-func (gc *groupCluster) connect(i int)        { gc.g.ConnectOne(i) }
-func (gc *groupCluster) disconnect(i int)     { gc.g.DisconnectAll(i) }
-func (gc *groupCluster) crash(i int)          { gc.g.ShutdownServer(i) }
-func (gc *groupCluster) rpcCount(i int) int   { return gc.g.RpcCount(i) }
+func (gc *groupCluster) setGroup(g *tester.Group) { gc.g = g }
+func (gc *groupCluster) alive(i int) bool         { return gc.g.IsAlive(i) }
+func (gc *groupCluster) connected(i int) bool     { return gc.g.IsConnected(i) }
+func (gc *groupCluster) connect(i int)            { gc.g.ConnectOne(i) }
+func (gc *groupCluster) disconnect(i int)         { gc.g.DisconnectAll(i) }
+func (gc *groupCluster) crash(i int)              { gc.g.ShutdownServer(i) }
+func (gc *groupCluster) rpcCount(i int) int       { return gc.g.RpcCount(i) }
 
 // restartOne connects only the restarted peer (the 2026 tester's ConnectOne); peers the test cut off stay cut off.
 func restartOne(g *tester.Group, i int) {

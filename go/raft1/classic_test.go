@@ -1,0 +1,135 @@
+package raft_test
+
+// The classic mode: the same scenarios against the classic shim (package 6.5840/raft, generated from this
+// package's shim by tools/mkshim.py), the API of the 2020-24 src/raft trees: Make returns *Raft, ApplyMsg is the
+// shim's own, and storage is package raft's Persister, which copies nothing. Select it with RAFT_PEERS=classic.
+
+import (
+	"sync"
+
+	"6.5840/labrpc"
+	classic "6.5840/raft"
+	"6.5840/raftapi"
+	tester "6.5840/tester1"
+)
+
+func init() {
+	clusterModes["classic"] = func(chk *checker, snapshot bool, n int) (cluster, tester.FstartServer, error) {
+		cc := newClassicCluster(chk, snapshot, n)
+		return cc, cc.mksrv, nil
+	}
+}
+
+type classicCluster struct {
+	groupCluster
+	chk      *checker
+	snapshot bool
+
+	mu    sync.Mutex
+	peers []*classicPeer
+	saved []*classic.Persister // each peer's storage, which survives its crashes
+}
+
+func newClassicCluster(chk *checker, snapshot bool, n int) *classicCluster {
+	cc := &classicCluster{chk: chk, snapshot: snapshot, peers: make([]*classicPeer, n), saved: make([]*classic.Persister, n)}
+	for i := range cc.saved {
+		cc.saved[i] = classic.MakePersister()
+	}
+	return cc
+}
+
+// classicPeer is one incarnation, registered next to the Raft like the local mode's peer. Its Kill runs first
+// at a crash: it detaches the Raft and, as the classic tester does, gives the slot a copy of the storage, so
+// whatever the killed Raft still saves lands in a Persister nobody reads.
+type classicPeer struct {
+	cc  *classicCluster
+	srv int
+
+	mu sync.Mutex
+	rf *classic.Raft // nil once killed
+}
+
+func (p *classicPeer) Kill() {
+	p.mu.Lock()
+	p.rf = nil
+	p.mu.Unlock()
+	p.cc.mu.Lock()
+	p.cc.saved[p.srv] = p.cc.saved[p.srv].Copy()
+	p.cc.mu.Unlock()
+}
+
+func (p *classicPeer) raft() *classic.Raft {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.rf
+}
+
+// mksrv ignores the group's Persister: classic peers keep their storage in package raft's own.
+func (cc *classicCluster) mksrv(ends []*labrpc.ClientEnd, _ tester.Tgid, srv int, _ *tester.Persister) []tester.IService {
+	l := cc.chk.newIncarnation(srv)
+	cc.mu.Lock()
+	ps := cc.saved[srv]
+	cc.mu.Unlock()
+	applyCh := make(chan classic.ApplyMsg)
+	rf := classic.Make(ends, srv, ps, applyCh)
+	p := &classicPeer{cc: cc, srv: srv, rf: rf}
+	if cc.snapshot {
+		if snap := ps.ReadSnapshot(); len(snap) > 0 {
+			cc.chk.ingest(l, snap, -1)
+		}
+	}
+	go func() {
+		for m := range applyCh {
+			if snap := cc.chk.deliver(l, raftapi.ApplyMsg(m), cc.snapshot); snap != nil {
+				if rf := p.raft(); rf != nil {
+					rf.Snapshot(m.CommandIndex, snap)
+				}
+			}
+		}
+	}()
+	cc.mu.Lock()
+	cc.peers[srv] = p
+	cc.mu.Unlock()
+	return []tester.IService{p, rf}
+}
+
+func (cc *classicCluster) peer(i int) *classic.Raft {
+	cc.mu.Lock()
+	p := cc.peers[i]
+	cc.mu.Unlock()
+	if p == nil {
+		return nil
+	}
+	return p.raft()
+}
+
+func (cc *classicCluster) n() int { return len(cc.peers) }
+
+func (cc *classicCluster) start(i int, cmd any) (int, int, bool) {
+	if rf := cc.peer(i); rf != nil {
+		return rf.Start(cmd)
+	}
+	return -1, -1, false
+}
+
+func (cc *classicCluster) getState(i int) (int, bool) {
+	if rf := cc.peer(i); rf != nil {
+		return rf.GetState()
+	}
+	return 0, false
+}
+
+func (cc *classicCluster) raftSize() int {
+	cc.mu.Lock()
+	defer cc.mu.Unlock()
+	max := 0
+	for _, ps := range cc.saved {
+		if n := ps.RaftStateSize(); n > max {
+			max = n
+		}
+	}
+	return max
+}
+
+func (cc *classicCluster) restart(i int) { restartOne(cc.g, i) }
+func (cc *classicCluster) close()        {}

@@ -11,6 +11,7 @@
 #            [PEERS=process]    harness (PEERS=process: one process per peer), or a lab tree's src directory, whose
 #                               generation is detected and whose raft.go is restored afterwards
 #   make lab-restore LAB=dir    put back the raft.go an interrupted `make lab LAB=dir` left
+#   RAFT_LOG=debug make lab ... structured events of every peer; tools/raftlog.py shows them one column per peer
 #   make sim SEEDS=N | SEED=S   the core in the deterministic simulator: N random seeds, or replay one seed
 #   make lint                   rustfmt check and clippy
 #   make bench                  cost of raft_start / raft_handle_rpc crossings
@@ -39,7 +40,7 @@ VERSION := $(shell sed -n 's/^version = "\(.*\)"/\1/p' $(ROOT)/Cargo.toml | head
 HEADER := $(ROOT)/include/raftcore.h
 C_TEST_DIR := $(TARGET_DIR)/c-test
 
-.PHONY: build lib header header-check pc install test test-rust test-c test-go test-labtrees shims shim-check lab \
+.PHONY: build lib header header-check pc install test test-rust test-c test-go test-tools shims shim-check lab \
 	lab-restore sim lint bench clean
 
 build: lib header pc
@@ -76,7 +77,7 @@ install: lib
 	install -m 0644 $(HEADER) $(DESTDIR)$(PREFIX)/include/
 	$(call pc_file,$(PREFIX),$(PREFIX)/lib,$(PREFIX)/include,$(DESTDIR)$(PREFIX)/lib/pkgconfig/raftcore.pc)
 
-test: test-rust header-check shim-check test-c test-go test-labtrees
+test: test-rust header-check shim-check test-c test-go test-tools
 
 # Go links the library through raftcore.pc in this directory. The build cache does not hash the header or the
 # library, so their digest goes into CGO_CPPFLAGS, which is part of the cache key: a rebuilt core is never
@@ -112,9 +113,10 @@ shim-check:
 lab-restore:
 	python3 $(ROOT)/tools/lab.py --lab '$(LAB)' --restore
 
-# make lab on fake trees of each tester generation (tools/labfixture.py): detection, refusals, restoring the tree.
-test-labtrees: build
-	cd $(ROOT)/tools && $(GO_ENV) python3 -m unittest -v test_lab.py
+# The tools' own tests: make lab on fake trees of each tester generation (tools/labfixture.py: detection,
+# refusals, restoring the tree), the log viewer.
+test-tools: build
+	cd $(ROOT)/tools && $(GO_ENV) python3 -m unittest discover -v -p 'test_*.py'
 
 test-rust:
 	$(CARGO) test --workspace --locked --manifest-path $(ROOT)/Cargo.toml

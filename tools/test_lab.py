@@ -114,6 +114,20 @@ class Refusals(unittest.TestCase):
             finally:
                 fx.close()
 
+    def test_old_go(self):
+        with tempfile.TemporaryDirectory() as d:
+            fake = Path(d) / "go"
+            fake.write_text("#!/bin/sh\necho 'go version go1.20.3 linux/amd64'\n")
+            fake.chmod(0o755)
+            path = os.environ["PATH"]
+            os.environ["PATH"] = f"{d}:{path}"
+            try:
+                with self.assertRaises(lab.LabError) as cm:
+                    lab.check_go()
+                self.assertIn("1.22 or newer", str(cm.exception))
+            finally:
+                os.environ["PATH"] = path
+
     def test_2020_table_format(self):
         lines = ["=== RUN   TestBasicAgree2B\n", "  ... Passed --   0.9  3   16    4242    3\n",
                  "--- PASS: TestBasicAgree2B (0.93s)\n"]

@@ -14,7 +14,7 @@
 #   RAFT_LOG=debug make lab ... structured events of every peer; tools/raftlog.py shows them one column per peer
 #   make sim SEEDS=N | SEED=S   the core in the deterministic simulator: N random seeds, or replay one seed
 #   make lint                   rustfmt check and clippy
-#   make bench                  cost of raft_start / raft_handle_rpc crossings
+#   make bench                  the core against raft-rs, persist cost, C and Go boundary costs (docs/PERFORMANCE.md)
 #
 # Libraries are found through the rpath that raftcore.pc adds, never through LD_LIBRARY_PATH.
 
@@ -140,8 +140,16 @@ lint:
 	$(CARGO) fmt --check --manifest-path $(ROOT)/Cargo.toml
 	$(CARGO) clippy --all-targets --locked --manifest-path $(ROOT)/Cargo.toml -- -D warnings
 
-bench:
+# The C-boundary crossings, then rust/bench (criterion, short measurements): the core against raft-rs on in-memory
+# clusters and the cost of a persist, ending with the ratio tables; then the Go boundary with and without -race.
+# About 4 minutes on 2 cores; the figures are recorded in docs/PERFORMANCE.md.
+bench: build
 	$(CARGO) run --release --locked --manifest-path $(ROOT)/Cargo.toml --example crossing_bench
+	$(CARGO) bench --locked --manifest-path $(ROOT)/Cargo.toml -p raftcore-bench --bench cluster --bench persist
+	$(CARGO) run --release --locked --quiet --manifest-path $(ROOT)/Cargo.toml -p raftcore-bench --bin report -- \
+		$(TARGET_DIR)/criterion
+	cd $(ROOT)/go && $(GO_ENV) go test -run '^$$' -bench . -benchtime 1s ./raft1/
+	cd $(ROOT)/go && $(GO_ENV) go test -race -run '^$$' -bench . -benchtime 1s ./raft1/
 
 clean:
 	$(CARGO) clean --manifest-path $(ROOT)/Cargo.toml

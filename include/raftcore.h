@@ -218,6 +218,9 @@ uint32_t raft_abi_version(void);
 // instance start at once, but the first callback comes no sooner than the first election timeout
 // (`election_timeout_min_ms`), which leaves the host time to store the handle where its callbacks find it.
 //
+// The first call installs raftcore's structured event log (JSON lines on stderr) if the environment variable
+// `RAFT_LOG` holds a filter such as `info` or `debug` (see `tools/raftlog.py`); without it nothing is printed.
+//
 // Returns `RAFT_STATUS_NULL_ARGUMENT` (a NULL `cfg`, `cbs`, `out_handle` or required callback, or a NULL state or
 // snapshot with a non-zero length), `RAFT_STATUS_INVALID_ARGUMENT` (bad peer id or count, impossible timing),
 // `RAFT_STATUS_CORRUPT_STATE` (state or snapshot refused), or `RAFT_STATUS_INTERNAL` (no thread).

@@ -17,5 +17,5 @@ pub use message::{
     AppendEntries, AppendEntriesReply, DecodeError, Entry, Index, InstallSnapshot, InstallSnapshotReply, PeerId, Reply,
     Request, RequestVote, RequestVoteReply, RpcKind, Term,
 };
-pub use persist::{PersistedState, RestoreError};
+pub use persist::{Header, PersistImage, PersistedState, RestoreError};
 pub use raft::{Apply, InvalidMessage, NotLeader, Raft, Ready, Role, SnapshotError, StartError, Status};

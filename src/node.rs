@@ -28,6 +28,7 @@ mod config;
 mod event_loop;
 mod host;
 mod shared;
+mod trace;
 
 #[cfg(test)]
 mod tests;
@@ -43,6 +44,7 @@ use crate::core::{self, Index, Raft, Reply, Request, RpcKind, Term};
 
 pub use config::{NodeConfig, DEFAULT_ELECTION_TIMEOUT_MS, DEFAULT_HEARTBEAT_MS, MAX_PEERS, TICK};
 pub use host::{CallbackError, Host, LogLevel};
+pub use trace::{init_from_env as init_tracing_from_env, LOG_ENV};
 
 use event_loop::{Command, EventLoop, Outcome, Responder};
 use shared::{Fault, Shared};

@@ -2,21 +2,37 @@
 //!
 //! Indices are global and 1-based. `entries[i]` sits at index `snapshot_index + 1 + i`; the snapshot stands in for
 //! every index up to and including `snapshot_index`, whose term is `snapshot_term`.
+//!
+//! The log also remembers the first index it changed since the persisted image last caught up with it
+//! ([`RaftLog::take_unsaved_from`]), so a persist re-encodes only what changed (see `persist::PersistImage`).
 
 use super::message::{Entry, Index, Term};
 
 /// Log entries that follow a snapshot.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default)]
 pub struct RaftLog {
     snapshot_index: Index,
     snapshot_term: Term,
     entries: Vec<Entry>,
+    /// The lowest index appended or truncated since the last `take_unsaved_from` (`Index::MAX`: none). Not part
+    /// of the log's value.
+    unsaved_from: Index,
 }
+
+impl PartialEq for RaftLog {
+    fn eq(&self, other: &RaftLog) -> bool {
+        (self.snapshot_index, self.snapshot_term, &self.entries)
+            == (other.snapshot_index, other.snapshot_term, &other.entries)
+    }
+}
+
+impl Eq for RaftLog {}
 
 impl RaftLog {
     /// A log holding `entries` after a snapshot at (`snapshot_index`, `snapshot_term`).
     pub fn new(snapshot_index: Index, snapshot_term: Term, entries: Vec<Entry>) -> RaftLog {
-        RaftLog { snapshot_index, snapshot_term, entries }
+        // Every entry is new to a persisted image.
+        RaftLog { snapshot_index, snapshot_term, entries, unsaved_from: snapshot_index.saturating_add(1) }
     }
 
     /// Index covered by the snapshot (0 when there is none).
@@ -67,6 +83,7 @@ impl RaftLog {
     /// Appends one entry at `last_index() + 1`.
     pub fn append(&mut self, entry: Entry) {
         self.entries.push(entry);
+        self.unsaved_from = self.unsaved_from.min(self.last_index());
     }
 
     /// Drops every entry at `index` and after (Figure 2, AppendEntries receiver step 3). `index` must follow the
@@ -75,6 +92,7 @@ impl RaftLog {
         debug_assert!(index > self.snapshot_index);
         if let Some(i) = self.offset(index) {
             self.entries.truncate(i);
+            self.unsaved_from = self.unsaved_from.min(index);
         }
     }
 
@@ -100,9 +118,17 @@ impl RaftLog {
             self.entries.drain(..keep_from);
         } else {
             self.entries.clear();
+            self.unsaved_from = self.unsaved_from.min(index.saturating_add(1));
         }
         self.snapshot_index = index;
         self.snapshot_term = term;
+    }
+
+    /// The lowest index that may differ from the last persisted image (`Index::MAX`: none), and starts afresh.
+    /// Entries below it and after the current snapshot are exactly as they were at the previous call; a moved
+    /// snapshot is seen by comparing snapshot indices.
+    pub fn take_unsaved_from(&mut self) -> Index {
+        std::mem::replace(&mut self.unsaved_from, Index::MAX)
     }
 
     fn offset(&self, index: Index) -> Option<usize> {

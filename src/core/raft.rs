@@ -17,7 +17,7 @@ use super::message::{
     AppendEntries, AppendEntriesReply, Entry, Index, InstallSnapshot, InstallSnapshotReply, PeerId, Reply, Request,
     RequestVote, RequestVoteReply, Term,
 };
-use super::persist::{snapshot_checksum, PersistedState, RestoreError};
+use super::persist::{snapshot_checksum, Header, PersistImage, PersistedState, RestoreError};
 
 /// The three roles of §5.1.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -156,6 +156,10 @@ pub struct Raft {
     voted_for: Option<PeerId>,
     log: RaftLog,
     snapshot: Vec<u8>,
+    /// CRC-32 of `snapshot`, computed once per snapshot rather than once per persist.
+    snapshot_crc: u32,
+    /// The persisted record, kept encoded so a persist costs what changed (see `persist::PersistImage`).
+    image: PersistImage,
 
     // Figure 2, volatile state on all servers.
     commit_index: Index,
@@ -184,6 +188,8 @@ impl Raft {
             voted_for: None,
             log: RaftLog::default(),
             snapshot: Vec::new(),
+            snapshot_crc: snapshot_checksum(&[]),
+            image: PersistImage::new(),
             commit_index: 0,
             last_applied: 0,
             role: Role::Follower,
@@ -204,6 +210,9 @@ impl Raft {
         } else {
             raft.restore(PersistedState::decode(state, snapshot)?, snapshot)?;
         }
+        // The image starts as the state just restored (or the empty one), so the first persist after a restart
+        // encodes only what changed, and `persisted_state` always has a record to show.
+        raft.seal_image();
         raft.reset_election_timer();
         Ok(raft)
     }
@@ -224,6 +233,7 @@ impl Raft {
         self.voted_for = state.voted_for;
         self.log = RaftLog::new(state.snapshot_index, state.snapshot_term, state.entries);
         self.snapshot = snapshot.to_vec();
+        self.snapshot_crc = state.snapshot_crc;
         // §7: the service restores the snapshot itself, so applying resumes right after it.
         self.commit_index = state.snapshot_index;
         self.last_applied = state.snapshot_index;
@@ -306,6 +316,7 @@ impl Raft {
         }
         let term = self.log.term_at(index).expect("applied entries after the snapshot are in the log");
         self.log.compact_to(index, term);
+        self.snapshot_crc = snapshot_checksum(&data);
         self.snapshot = data;
         self.dirty = true;
         Ok(true)
@@ -313,12 +324,24 @@ impl Raft {
 
     /// Drains the outputs of the inputs since the last call.
     pub fn take_ready(&mut self) -> Ready {
-        let mut ready = std::mem::take(&mut self.out);
-        if self.dirty {
-            self.dirty = false;
-            ready.persist = Some(self.persisted_state().encode());
+        let (mut ready, persist) = self.take_ready_in_place();
+        if persist {
+            ready.persist = Some(self.persisted_state().to_vec());
         }
         ready
+    }
+
+    /// Like [`take_ready`](Self::take_ready), but the state to persist stays in the core instead of being
+    /// copied out: `Ready::persist` is `None`, and when the flag is true the host's first duty is to persist
+    /// [`persisted_state`](Self::persisted_state) (with [`snapshot_data`](Self::snapshot_data)). The record is as
+    /// long as the log, so a host that writes it from here saves one copy of it per persist.
+    pub fn take_ready_in_place(&mut self) -> (Ready, bool) {
+        let ready = std::mem::take(&mut self.out);
+        let persist = std::mem::take(&mut self.dirty);
+        if persist {
+            self.seal_image();
+        }
+        (ready, persist)
     }
 
     // ----- queries ------------------------------------------------------------------------------------------
@@ -345,6 +368,12 @@ impl Raft {
     /// The log.
     pub fn log(&self) -> &RaftLog {
         &self.log
+    }
+
+    /// The persisted-state record of the last persist (at start-up: of the state restored, or of the empty
+    /// state), in the format [`PersistedState::decode`] reads.
+    pub fn persisted_state(&self) -> &[u8] {
+        self.image.bytes()
     }
 
     /// The current snapshot bytes, saved beside every persisted state.
@@ -614,6 +643,7 @@ impl Raft {
             // Steps 6–7: keep the entries that follow a matching snapshot entry, else discard the whole log.
             self.log.compact_to(m.last_included_index, m.last_included_term);
             self.snapshot = m.data.clone();
+            self.snapshot_crc = snapshot_checksum(&self.snapshot);
             self.commit_index = m.last_included_index;
             self.last_applied = m.last_included_index;
             self.dirty = true;
@@ -732,8 +762,16 @@ impl Raft {
         (0..self.cfg.peers).filter(move |&p| p != me)
     }
 
-    fn persisted_state(&self) -> PersistedState {
-        PersistedState {
+    /// Brings the persisted image up to date. Only the entries changed since the last persist are encoded; the
+    /// rest of the record is reused.
+    fn seal_image(&mut self) {
+        self.image.sync(&mut self.log);
+        let header = self.persisted_header();
+        self.image.seal(&header);
+    }
+
+    fn persisted_header(&self) -> Header {
+        Header {
             me: self.cfg.me,
             peers: self.cfg.peers,
             current_term: self.current_term,
@@ -741,8 +779,8 @@ impl Raft {
             snapshot_index: self.log.snapshot_index(),
             snapshot_term: self.log.snapshot_term(),
             snapshot_len: self.snapshot.len() as u64,
-            snapshot_crc: snapshot_checksum(&self.snapshot),
-            entries: self.log.entries().to_vec(),
+            snapshot_crc: self.snapshot_crc,
+            entries: self.log.entries().len() as u64,
         }
     }
 }
@@ -990,6 +1028,70 @@ mod tests {
         assert!(Raft::new(Config::new(0, 3, 7), &state, b"other").is_err());
         assert!(Raft::new(Config::new(1, 3, 7), &state, b"svc").is_err());
         assert!(Raft::new(Config::new(0, 3, 7), &[], b"svc").is_err());
+    }
+
+    /// The record `raft` stands for, encoded from scratch.
+    fn encoded_from_scratch(raft: &Raft) -> Vec<u8> {
+        PersistedState {
+            me: raft.cfg.me,
+            peers: raft.cfg.peers,
+            current_term: raft.current_term,
+            voted_for: raft.voted_for,
+            snapshot_index: raft.log.snapshot_index(),
+            snapshot_term: raft.log.snapshot_term(),
+            snapshot_len: raft.snapshot.len() as u64,
+            snapshot_crc: snapshot_checksum(&raft.snapshot),
+            entries: raft.log.entries().to_vec(),
+        }
+        .encode()
+    }
+
+    #[test]
+    fn every_persist_equals_a_from_scratch_encoding_and_restarts_to_the_same_state() {
+        let mut raft = peer(1, 3);
+        let mut persists = 0;
+        let mut check = |raft: &mut Raft| {
+            if let Some(state) = raft.take_ready().persist {
+                persists += 1;
+                assert_eq!(state, encoded_from_scratch(raft));
+                assert_eq!(raft.persisted_state(), &state[..]);
+                let restarted = Raft::new(Config::new(1, 3, 7), &state, raft.snapshot_data()).unwrap();
+                assert_eq!(restarted.persisted_state(), &state[..], "a restart starts from the same record");
+                assert_eq!((restarted.log(), restarted.state()), (raft.log(), (raft.state().0, false)));
+            }
+        };
+        raft.handle_request(append(1, 0, (0, 0), &[1, 1, 1, 1], 2)).unwrap();
+        check(&mut raft);
+        // Appends, a conflicting suffix replaced, a vote in a new term.
+        raft.handle_request(append(2, 0, (4, 1), &[2, 2], 2)).unwrap();
+        check(&mut raft);
+        raft.handle_request(append(3, 2, (3, 1), &[3, 3, 3], 4)).unwrap();
+        check(&mut raft);
+        let vote = RequestVote { term: 4, candidate: 2, last_log_index: 6, last_log_term: 3 };
+        raft.handle_request(Request::Vote(vote)).unwrap();
+        check(&mut raft);
+        // A service snapshot keeps the suffix; an installed one past the log drops it; then the log grows again.
+        assert_eq!(raft.snapshot(3, b"three".to_vec()), Ok(true));
+        raft.handle_request(append(4, 2, (6, 3), &[4], 3)).unwrap();
+        check(&mut raft);
+        let install = InstallSnapshot {
+            term: 4,
+            leader: 2,
+            last_included_index: 9,
+            last_included_term: 4,
+            data: b"nine".to_vec(),
+        };
+        raft.handle_request(Request::Snapshot(install)).unwrap();
+        check(&mut raft);
+        raft.handle_request(append(4, 2, (9, 4), &[4, 4], 9)).unwrap();
+        check(&mut raft);
+        assert_eq!(persists, 7);
+        // In place, the same record stays in the core.
+        raft.handle_request(append(4, 2, (11, 4), &[4], 9)).unwrap();
+        let (ready, persist) = raft.take_ready_in_place();
+        assert!(persist && ready.persist.is_none());
+        assert_eq!(raft.persisted_state(), &encoded_from_scratch(&raft)[..]);
+        assert_eq!(peer(0, 3).persisted_state(), &encoded_from_scratch(&peer(0, 3))[..], "a fresh peer's record");
     }
 
     #[test]

@@ -16,6 +16,7 @@ use crate::core::{Apply, Index, NotLeader, PeerId, Raft, Reply, Request, RpcKind
 use super::config::TICK;
 use super::host::{Host, LogLevel};
 use super::shared::{Fault, Shared};
+use super::trace::Tracer;
 use super::{panic_message, NodeError, Proposal};
 
 /// Commands taken per turn before the turn's persist.
@@ -74,6 +75,7 @@ pub(super) struct EventLoop<H: Host> {
     next_req_id: u64,
     next_tick: Instant,
     published: (Term, bool),
+    tracer: Tracer,
 }
 
 impl<H: Host> EventLoop<H> {
@@ -85,6 +87,7 @@ impl<H: Host> EventLoop<H> {
         applies: Sender<Apply>,
     ) -> EventLoop<H> {
         let published = core.state();
+        let tracer = Tracer::new(core.config().me, core.status());
         EventLoop {
             core,
             host,
@@ -95,6 +98,7 @@ impl<H: Host> EventLoop<H> {
             next_req_id: 1,
             next_tick: Instant::now() + TICK,
             published,
+            tracer,
         }
     }
 
@@ -156,6 +160,7 @@ impl<H: Host> EventLoop<H> {
                 pending.push((reply, outcome));
             }
             Command::Request { request, reply } => {
+                self.tracer.handled(&request);
                 let outcome = self
                     .core
                     .handle_request(request)
@@ -206,11 +211,13 @@ impl<H: Host> EventLoop<H> {
     /// Carries out the core's `Ready` (persist, send, queue applies), then answers the turn's callers.
     /// Returns false when the instance must stop.
     fn flush(&mut self, pending: &mut Vec<(Responder, Result<Outcome, NodeError>)>) -> bool {
-        let ready = self.core.take_ready();
-        if let Some(state) = &ready.persist {
+        // The state to persist stays in the core (it is as long as the log), and the host copies it once.
+        let (ready, persist) = self.core.take_ready_in_place();
+        if persist {
             if !self.shared.running() {
                 return false;
             }
+            let state = self.core.persisted_state();
             if let Err(e) = self.host.persist(state, self.core.snapshot_data()) {
                 let message = format!("persist failed ({e}); the instance stopped");
                 self.log(LogLevel::Error, &message);
@@ -218,7 +225,9 @@ impl<H: Host> EventLoop<H> {
                 return false;
             }
             self.shared.publish_persist_bytes(state.len() as u64);
+            self.tracer.persisted(state.len());
         }
+        self.tracer.after_turn(self.core.status());
         self.publish_state();
         for (peer, request) in ready.messages {
             if !self.shared.running() {
@@ -227,6 +236,7 @@ impl<H: Host> EventLoop<H> {
             let req_id = self.next_req_id;
             self.next_req_id += 1;
             self.outstanding.insert(req_id, (peer, request.kind()));
+            self.tracer.sent(peer, &request);
             self.host.send_rpc(peer, request.kind(), req_id, &request.encode());
         }
         while self.outstanding.len() > MAX_OUTSTANDING {

@@ -175,6 +175,8 @@ pub struct Raft {
     heartbeat_elapsed: u32,
 
     dirty: bool,
+    /// Proposals appended since the last Ready that idle followers have not been sent yet.
+    proposals_unsent: bool,
     out: Ready,
 }
 
@@ -200,6 +202,7 @@ impl Raft {
             election_timeout: 0,
             heartbeat_elapsed: 0,
             dirty: false,
+            proposals_unsent: false,
             out: Ready::default(),
             cfg,
         };
@@ -301,7 +304,8 @@ impl Raft {
         self.log.append(Entry { term: self.current_term, command });
         self.dirty = true;
         self.maybe_commit();
-        self.broadcast_append(true);
+        // Sent when the host next takes the Ready, so all proposals between two Readies share one request.
+        self.proposals_unsent = true;
         Ok((self.log.last_index(), self.current_term))
     }
 
@@ -336,6 +340,9 @@ impl Raft {
     /// [`persisted_state`](Self::persisted_state) (with [`snapshot_data`](Self::snapshot_data)). The record is as
     /// long as the log, so a host that writes it from here saves one copy of it per persist.
     pub fn take_ready_in_place(&mut self) -> (Ready, bool) {
+        if std::mem::take(&mut self.proposals_unsent) && self.role == Role::Leader {
+            self.broadcast_append(true);
+        }
         let ready = std::mem::take(&mut self.out);
         let persist = std::mem::take(&mut self.dirty);
         if persist {

@@ -129,7 +129,7 @@ fn main() {
             leader: 1,
             prev_log_index: u64::from(i),
             prev_log_term: if i == 0 { 0 } else { 1 },
-            entries: vec![Entry { term: 1, command: b"cmd".to_vec() }],
+            entries: vec![Entry { term: 1, command: b"cmd".to_vec().into() }],
             leader_commit: 0,
         })
         .encode()

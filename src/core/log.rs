@@ -145,7 +145,11 @@ mod tests {
     use super::*;
 
     fn log_of(snapshot_index: Index, snapshot_term: Term, terms: &[Term]) -> RaftLog {
-        RaftLog::new(snapshot_index, snapshot_term, terms.iter().map(|&t| Entry { term: t, command: vec![] }).collect())
+        RaftLog::new(
+            snapshot_index,
+            snapshot_term,
+            terms.iter().map(|&t| Entry { term: t, command: vec![].into() }).collect(),
+        )
     }
 
     #[test]

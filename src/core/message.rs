@@ -4,6 +4,7 @@
 //! Replies carry what the leader needs to act on them without remembering the request: the index range they
 //! confirm and the fast-backup hints of a rejection.
 
+use bytes::Bytes;
 use serde::{Deserialize, Serialize};
 
 /// A Raft term.
@@ -18,9 +19,10 @@ pub type PeerId = u32;
 pub struct Entry {
     /// Term in which a leader received the command.
     pub term: Term,
-    /// The host's command, opaque to the core.
+    /// The host's command, opaque to the core. Shared, not copied, between the log, the requests that carry it
+    /// and the apply stream.
     #[serde(with = "byte_string")]
-    pub command: Vec<u8>,
+    pub command: Bytes,
 }
 
 /// RequestVote arguments (Figure 2).
@@ -240,39 +242,40 @@ impl Reply {
 mod byte_string {
     use serde::de::{Deserializer, SeqAccess, Visitor};
     use serde::Serializer;
+    use std::marker::PhantomData;
 
-    pub fn serialize<S: Serializer>(bytes: &[u8], serializer: S) -> Result<S::Ok, S::Error> {
-        serializer.serialize_bytes(bytes)
+    pub fn serialize<S: Serializer, B: AsRef<[u8]>>(bytes: &B, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_bytes(bytes.as_ref())
     }
 
-    pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Vec<u8>, D::Error> {
-        deserializer.deserialize_byte_buf(ByteString)
+    pub fn deserialize<'de, D: Deserializer<'de>, B: From<Vec<u8>>>(deserializer: D) -> Result<B, D::Error> {
+        deserializer.deserialize_byte_buf(ByteString(PhantomData))
     }
 
-    struct ByteString;
+    struct ByteString<B>(PhantomData<B>);
 
-    impl<'de> Visitor<'de> for ByteString {
-        type Value = Vec<u8>;
+    impl<'de, B: From<Vec<u8>>> Visitor<'de> for ByteString<B> {
+        type Value = B;
 
         fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
             f.write_str("a byte string")
         }
 
-        fn visit_bytes<E>(self, bytes: &[u8]) -> Result<Vec<u8>, E> {
-            Ok(bytes.to_vec())
+        fn visit_bytes<E>(self, bytes: &[u8]) -> Result<B, E> {
+            Ok(bytes.to_vec().into())
         }
 
-        fn visit_byte_buf<E>(self, bytes: Vec<u8>) -> Result<Vec<u8>, E> {
-            Ok(bytes)
+        fn visit_byte_buf<E>(self, bytes: Vec<u8>) -> Result<B, E> {
+            Ok(bytes.into())
         }
 
         /// Formats without byte strings hand a sequence.
-        fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Vec<u8>, A::Error> {
+        fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<B, A::Error> {
             let mut bytes = Vec::with_capacity(seq.size_hint().unwrap_or(0).min(4096));
             while let Some(byte) = seq.next_element()? {
                 bytes.push(byte);
             }
-            Ok(bytes)
+            Ok(bytes.into())
         }
     }
 }
@@ -290,7 +293,7 @@ mod tests {
     fn byte_strings_encode_as_the_default_sequence_did() {
         for len in [0, 1, 127, 128, 5000] {
             let command: Vec<u8> = (0..len).map(|i| i as u8).collect();
-            let entry = super::Entry { term: 300, command: command.clone() };
+            let entry = super::Entry { term: 300, command: command.clone().into() };
             let encoded = postcard::to_allocvec(&entry).unwrap();
             assert_eq!(encoded, postcard::to_allocvec(&DefaultEntry { term: 300, command }).unwrap());
             assert_eq!(postcard::from_bytes::<super::Entry>(&encoded).unwrap(), entry);
@@ -306,7 +309,7 @@ mod tests {
             leader: 2,
             prev_log_index: 40,
             prev_log_term: 6,
-            entries: vec![Entry { term: 7, command: b"x".to_vec() }],
+            entries: vec![Entry { term: 7, command: b"x".to_vec().into() }],
             leader_commit: 39,
         });
         assert_eq!(Request::decode(&req.encode()).unwrap(), req);

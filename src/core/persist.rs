@@ -432,7 +432,7 @@ mod tests {
             snapshot_term: 4,
             snapshot_len: 3,
             snapshot_crc: snapshot_checksum(b"abc"),
-            entries: vec![Entry { term: 4, command: vec![1, 2] }, Entry { term: 5, command: vec![3] }],
+            entries: vec![Entry { term: 4, command: vec![1, 2].into() }, Entry { term: 5, command: vec![3].into() }],
         }
     }
 
@@ -580,7 +580,11 @@ mod tests {
 
     #[test]
     fn a_new_image_catches_up_with_any_log() {
-        let mut log = RaftLog::new(4, 2, vec![Entry { term: 2, command: vec![9] }, Entry { term: 3, command: vec![] }]);
+        let mut log = RaftLog::new(
+            4,
+            2,
+            vec![Entry { term: 2, command: vec![9].into() }, Entry { term: 3, command: vec![].into() }],
+        );
         let mut image = PersistImage::new();
         image.sync(&mut log);
         let state = state_of(&log, 3, None);

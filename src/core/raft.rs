@@ -8,6 +8,7 @@
 //! 2. send `Ready::messages`;
 //! 3. hand `Ready::apply` to the service, in order.
 
+use bytes::Bytes;
 use rand_core::{RngCore, SeedableRng};
 use rand_pcg::Pcg64Mcg;
 
@@ -40,7 +41,7 @@ pub enum Apply {
         /// The term of its entry.
         term: Term,
         /// The command bytes given to `propose`.
-        command: Vec<u8>,
+        command: Bytes,
     },
     /// A snapshot from the leader that replaces the service's state up to `index`.
     Snapshot {
@@ -297,11 +298,11 @@ impl Raft {
 
     /// Appends a command if this peer leads (Figure 2, Leaders: "if command received from client: append entry
     /// to local log"), returning its index and term.
-    pub fn propose(&mut self, command: Vec<u8>) -> Result<(Index, Term), NotLeader> {
+    pub fn propose(&mut self, command: impl Into<Bytes>) -> Result<(Index, Term), NotLeader> {
         if self.role != Role::Leader {
             return Err(NotLeader { term: self.current_term });
         }
-        self.log.append(Entry { term: self.current_term, command });
+        self.log.append(Entry { term: self.current_term, command: command.into() });
         self.dirty = true;
         self.maybe_commit();
         // Sent when the host next takes the Ready, so all proposals between two Readies share one request.
@@ -816,7 +817,7 @@ mod tests {
             leader,
             prev_log_index: prev.0,
             prev_log_term: prev.1,
-            entries: entries.iter().map(|&t| Entry { term: t, command: vec![t as u8] }).collect(),
+            entries: entries.iter().map(|&t| Entry { term: t, command: vec![t as u8].into() }).collect(),
             leader_commit: commit,
         })
     }
@@ -857,7 +858,7 @@ mod tests {
         assert!(raft.state().1);
         assert_eq!(raft.propose(b"x".to_vec()), Ok((1, 1)));
         let ready = raft.take_ready();
-        assert_eq!(ready.apply, vec![Apply::Command { index: 1, term: 1, command: b"x".to_vec() }]);
+        assert_eq!(ready.apply, vec![Apply::Command { index: 1, term: 1, command: b"x".to_vec().into() }]);
     }
 
     fn tick_until_candidate_or_leader(raft: &mut Raft) {
@@ -960,7 +961,7 @@ mod tests {
             snapshot_term: 0,
             snapshot_len: 0,
             snapshot_crc: crate::core::persist::snapshot_checksum(&[]),
-            entries: vec![Entry { term: 1, command: vec![1] }],
+            entries: vec![Entry { term: 1, command: vec![1].into() }],
         };
         let mut raft = Raft::new(Config::new(0, 3, 7), &state.encode(), &[]).unwrap();
         tick_until_candidate(&mut raft);

@@ -100,7 +100,7 @@ fn heartbeat_from_leader_1(term: u64) -> Vec<u8> {
         leader: 1,
         prev_log_index: 0,
         prev_log_term: 0,
-        entries: vec![Entry { term, command: b"x".to_vec() }],
+        entries: vec![Entry { term, command: b"x".to_vec().into() }],
         leader_commit: 0,
     })
     .encode()
@@ -115,7 +115,10 @@ fn a_lone_peer_elects_itself_and_persists_each_proposal_before_answering() {
     assert_eq!((p.index, p.is_leader), (1, true));
     assert!(node.host().events.lock().len() > before, "the entry was persisted before propose returned");
     wait_until("applied", || node.host().applied.lock().len() == 1);
-    assert_eq!(node.host().applied.lock()[0], Apply::Command { index: 1, term: p.term, command: b"one".to_vec() });
+    assert_eq!(
+        node.host().applied.lock()[0],
+        Apply::Command { index: 1, term: p.term, command: b"one".to_vec().into() }
+    );
     assert!(node.persist_bytes().unwrap() > 0);
     node.snapshot(1, b"snap".to_vec()).unwrap();
     let last = node.host().events.lock().last().cloned();

@@ -38,7 +38,7 @@ impl Follower {
     /// A follower with `n` entries in term 1.
     pub fn new(n: u64) -> Follower {
         let mut raft = Raft::new(Config::new(1, 3, 7), &[], &[]).expect("a fresh core starts");
-        let entries = (1..=n).map(|i| Entry { term: 1, command: command(i) }).collect();
+        let entries = (1..=n).map(|i| Entry { term: 1, command: command(i).into() }).collect();
         raft.handle_request(append(0, entries)).expect("a valid append");
         let state = raft.take_ready().persist.expect("appended entries are persisted");
         Follower { state, n }
@@ -57,7 +57,7 @@ impl Follower {
     /// length.
     pub fn step(raft: &mut Raft, last: &mut u64, in_place: bool) -> usize {
         *last += 1;
-        raft.handle_request(append(*last - 1, vec![Entry { term: 1, command: command(*last) }])).expect("valid");
+        raft.handle_request(append(*last - 1, vec![Entry { term: 1, command: command(*last).into() }])).expect("valid");
         if in_place {
             let (_ready, persist) = raft.take_ready_in_place();
             assert!(persist, "an appended entry is persisted");

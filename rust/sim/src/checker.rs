@@ -184,7 +184,7 @@ mod tests {
         RaftLog::new(
             snapshot.0,
             snapshot.1,
-            entries.iter().map(|&(term, command)| Entry { term, command: command.to_vec() }).collect(),
+            entries.iter().map(|&(term, command)| Entry { term, command: command.to_vec().into() }).collect(),
         )
     }
 

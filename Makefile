@@ -11,6 +11,7 @@
 #            [PEERS=process]    harness (PEERS=process: one process per peer), or a lab tree's src directory, whose
 #                               generation is detected and whose raft.go is restored afterwards
 #   make lab-restore LAB=dir    put back the raft.go an interrupted `make lab LAB=dir` left
+#   make stress RUN=3A N=20     run tests many times in parallel (W=workers, LAB=dir), keep failing logs
 #   RAFT_LOG=debug make lab ... structured events of every peer; tools/raftlog.py shows them one column per peer
 #   make sim SEEDS=N | SEED=S   the core in the deterministic simulator: N random seeds, or replay one seed
 #   make lint                   rustfmt check and clippy
@@ -40,7 +41,7 @@ VERSION := $(shell sed -n 's/^version = "\(.*\)"/\1/p' $(ROOT)/Cargo.toml | head
 HEADER := $(ROOT)/include/raftcore.h
 C_TEST_DIR := $(TARGET_DIR)/c-test
 
-.PHONY: build lib header header-check pc install test test-rust test-c test-go test-tools shims shim-check lab \
+.PHONY: build lib header header-check pc install test test-rust test-c test-go test-tools shims shim-check lab stress \
 	lab-restore sim lint bench clean
 
 build: lib header pc
@@ -110,11 +111,18 @@ shims:
 shim-check:
 	python3 $(ROOT)/tools/mkshim.py --check
 
+# make stress RUN=<regex> N=<runs> [W=<workers>] [LAB=dir]: one test binary run N times, W at a time; logs of
+# failing runs kept under stress-results/.
+N ?= 10
+W ?=
+stress: build
+	$(GO_ENV) python3 $(ROOT)/tools/stress.py --lab '$(LAB)' --run '$(or $(RUN),.)' -n $(N) $(if $(W),-w $(W))
+
 lab-restore:
 	python3 $(ROOT)/tools/lab.py --lab '$(LAB)' --restore
 
 # The tools' own tests: make lab on fake trees of each tester generation (tools/labfixture.py: detection,
-# refusals, restoring the tree), the log viewer.
+# refusals, restoring the tree), the stress runner on a planted failure, the log viewer.
 test-tools: build
 	cd $(ROOT)/tools && $(GO_ENV) python3 -m unittest discover -v -p 'test_*.py'
 

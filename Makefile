@@ -14,6 +14,7 @@
 #   make stress RUN=3A N=20     run tests many times in parallel (W=workers, LAB=dir), keep failing logs
 #   RAFT_LOG=debug make lab ... structured events of every peer; tools/raftlog.py shows them one column per peer
 #   make sim SEEDS=N | SEED=S   the core in the deterministic simulator: N random seeds, or replay one seed
+#   make fuzz T=<target> S=60   one fuzz target (fuzz/) for S seconds; make fuzz-ci runs each briefly
 #   make lint                   rustfmt check and clippy
 #   make bench                  the core against raft-rs, persist cost, C and Go boundary costs (docs/PERFORMANCE.md)
 #
@@ -78,7 +79,7 @@ install: lib
 	install -m 0644 $(HEADER) $(DESTDIR)$(PREFIX)/include/
 	$(call pc_file,$(PREFIX),$(PREFIX)/lib,$(PREFIX)/include,$(DESTDIR)$(PREFIX)/lib/pkgconfig/raftcore.pc)
 
-test: test-rust header-check shim-check test-c test-go test-tools
+test: test-rust header-check shim-check test-c test-go test-tools fuzz-ci
 
 # Go links the library through raftcore.pc in this directory. The build cache does not hash the header or the
 # library, so their digest goes into CGO_CPPFLAGS, which is part of the cache key: a rebuilt core is never
@@ -143,6 +144,31 @@ test-c: lib
 	$(CC) $(C_FLAGS) $$($(C_PKG_CONFIG) --cflags raftcore) $(ROOT)/tests/c/cluster.c -o $(C_TEST_DIR)/cluster-static \
 		$(C_TEST_DIR)/prefix/lib/libraftcore.a $$($(C_PKG_CONFIG) --static --libs-only-l raftcore | sed 's/-lraftcore//')
 	env -u LD_LIBRARY_PATH $(C_TEST_DIR)/cluster-static
+
+# Fuzzing (fuzz/, cargo-fuzz): with a nightly toolchain under AddressSanitizer, otherwise on stable without a
+# sanitizer (RUSTC_BOOTSTRAP lets cargo-fuzz's flags through). `make fuzz T=<target> S=<seconds>` grows
+# fuzz/corpus/<target>; fuzz-ci runs each target briefly from its committed corpus without changing it.
+FUZZ_TARGETS := decode_messages decode_persisted handle_rpc cluster_ops
+CARGO_FUZZ_VERSION := 0.13.2
+T ?=
+S ?= 60
+FUZZ_NIGHTLY := $(shell rustup run nightly rustc --version >/dev/null 2>&1 && echo yes)
+FUZZ_RUN = $(if $(FUZZ_NIGHTLY),cargo +nightly fuzz run -O,RUSTC_BOOTSTRAP=1 cargo fuzz run -O --sanitizer none)
+
+.PHONY: fuzz fuzz-ci check-cargo-fuzz
+check-cargo-fuzz:
+	@cargo fuzz --version 2>/dev/null | grep -q '$(CARGO_FUZZ_VERSION)' || \
+		$(CARGO) install cargo-fuzz --locked --version $(CARGO_FUZZ_VERSION)
+
+fuzz: check-cargo-fuzz
+	@case " $(FUZZ_TARGETS) " in *" $(T) "*) ;; *) echo "make fuzz T=<target> [S=seconds]; targets: $(FUZZ_TARGETS)" >&2; \
+		exit 2;; esac
+	cd $(ROOT) && $(FUZZ_RUN) $(T) -- -max_total_time=$(S) -print_final_stats=1
+
+fuzz-ci: check-cargo-fuzz
+	scratch=$$(mktemp -d) && trap 'rm -rf "$$scratch"' EXIT && cd $(ROOT) && for t in $(FUZZ_TARGETS); do \
+		mkdir -p "$$scratch/$$t" && $(FUZZ_RUN) $$t "$$scratch/$$t" fuzz/corpus/$$t -- -max_total_time=20 || exit 1; \
+	done
 
 lint:
 	$(CARGO) fmt --check --manifest-path $(ROOT)/Cargo.toml

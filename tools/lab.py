@@ -178,6 +178,24 @@ def restore(tree: Tree) -> bool:
     return False
 
 
+def set_tree_env(tree: Tree, env: dict):
+    """The environment a tree's tests run in: GOPATH mode for 2020, and the peer mode our fake trees
+    (tools/labfixture.py) read; a user's RAFT_PEERS wins, and the real lab ignores the variable."""
+    if tree.generation == "2020":
+        env["GO111MODULE"] = "off"
+    env["RAFT_PEERS"] = env.get("RAFT_PEERS") or {"2026": "process", "2025": "local"}.get(tree.generation, "classic")
+
+
+def build_daemon(tree: Tree, env: dict, race: bool):
+    """Builds a 2026 tree's main/raft1d: go test never rebuilds the daemon the tester starts, and a stale one
+    silently runs old Raft code."""
+    if tree.generation != "2026":
+        return
+    cmd = ["go", "build", *(["-race"] if race else []), "-o", "main/raft1d", "main/raft1d.go"]
+    if run(cmd, tree.src, env) != 0:
+        raise LabError("building main/raft1d failed (output above)")
+
+
 def run(cmd, cwd, env, log_path=None):
     """Runs cmd, streaming its output (and copying it to log_path); returns the exit status."""
     print(f"== lab: {' '.join(cmd)}  (in {cwd})", flush=True)
@@ -267,18 +285,10 @@ def main(argv=None) -> int:
             check_go()
             print(f"== lab: {tree.src}: {tree.generation} tester, module {tree.module or '(GOPATH mode)'}, "
                   f"parts {' '.join(tree.parts)}", flush=True)
-            if tree.generation == "2020":
-                env["GO111MODULE"] = "off"
-            # Our fake trees (tools/labfixture.py) carry our harness, which picks its peer mode from this; the real
-            # lab ignores it.
-            env["RAFT_PEERS"] = {"2026": "process", "2025": "local"}.get(tree.generation, "classic")
+            set_tree_env(tree, env)
             install(tree)
             try:
-                if tree.generation == "2026":
-                    # go test never rebuilds the daemon, and a stale one silently runs old Raft code.
-                    cmd = ["go", "build", *([args.race] if args.race else []), "-o", "main/raft1d", "main/raft1d.go"]
-                    if run(cmd, tree.src, env) != 0:
-                        raise LabError("building main/raft1d failed (output above)")
+                build_daemon(tree, env, bool(args.race))
                 parts = [args.run] if args.run else tree.parts
                 logs = run_parts(tree.package_dir, parts, env, args.race, logdir)
             finally:

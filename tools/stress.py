@@ -8,7 +8,8 @@ Usage (normally through `make stress RUN=<regex> N=<runs> [W=<workers>] [LAB=<la
 
 The test binary is built once (`go test -c`, with -race by default) and run N times, W at a time, each run with
 `-test.run <regex> -test.count=1 -test.v` in the package directory and STRESS_RUN=<k> in its environment. A lab
-tree gets the shim installed for the duration, exactly as `make lab` does, and its daemon built if it has one.
+tree whose raft.go is already the shim is used as it is; otherwise the shim is installed for the duration,
+exactly as `make lab` does. A 2026 tree's daemon is built first.
 The screen shows a progress bar (plain lines when not a terminal); the full log of every failing run, and only
 those, stays under the results folder; the end is a table per test. Exit status 1 if any run failed, 130 if
 interrupted (after the table so far).
@@ -30,6 +31,8 @@ import lab  # noqa: E402
 import labtable  # noqa: E402
 
 BAR = 30
+OUTSIDE = "(outside any test)"  # the table's row for runs that failed though none of their tests did
+PLAIN_EVERY = 30  # seconds between progress lines when stdout is not a terminal (a CI log, a file)
 
 
 @dataclass
@@ -54,6 +57,7 @@ class Stress:
         self.started = time.monotonic()
         self.tty = sys.stdout.isatty()
         self.last_line = 0.0
+        self.ended = False  # the last plain line, n/n, was printed
 
     def take(self):
         with self.lock:
@@ -76,6 +80,8 @@ class Stress:
                                  start_new_session=True)
             with self.lock:
                 self.running[k] = p
+                if self.stopping:  # started while stop() was killing the others: it must not outlive the runner
+                    kill_group(p)
             rc = p.wait()
             with self.lock:
                 del self.running[k]
@@ -101,33 +107,52 @@ class Stress:
                 log_path.unlink()
             else:
                 self.failed_runs.append(k)
-                if not order:
-                    self.tests.setdefault("(no test ran or the binary crashed)", Stats(runs=1, failures=1))
+                failing = [t for t in order if tests[t]["result"] not in ("PASS", "SKIP")]
+                if not failing:
+                    # A crash before any test, a race reported after the last one, a timeout between tests: the
+                    # run failed though no test did, and the table must still show it.
+                    st = self.tests.setdefault(OUTSIDE, Stats())
+                    st.runs += 1
+                    st.failures += 1
+                self.announce(f"run {k} failed ({', '.join(failing) or OUTSIDE}): {log_path}")
             self.progress(force=not ok)
 
     def progress(self, force=False):
+        """Redraws the bar on a terminal; elsewhere prints a line on a failure, at the end, or every PLAIN_EVERY s."""
         now = time.monotonic()
         elapsed = now - self.started
-        left = (elapsed / self.done * (self.n - self.done)) if self.done else 0
+        # Runs still going count for nothing yet, so the estimate is high at first and settles as runs end.
+        left = fmt_time(elapsed / self.done * (self.n - self.done)) if self.done else "?"
         filled = BAR * self.done // max(1, self.n)
         line = (f"[{'#' * filled}{'.' * (BAR - filled)}] {self.done}/{self.n} runs  "
                 f"pass {self.done - len(self.failed_runs)}  fail {len(self.failed_runs)}  "
-                f"elapsed {fmt_time(elapsed)}  left ~{fmt_time(left)}")
+                f"elapsed {fmt_time(elapsed)}  left ~{left}")
         if self.tty:
             sys.stdout.write("\r" + line + "\033[K")
             sys.stdout.flush()
-        elif force or now - self.last_line >= 10 or self.done == self.n:
+        elif force or now - self.last_line >= PLAIN_EVERY or (self.done == self.n and not self.ended):
             print(line, flush=True)
             self.last_line = now
+            self.ended = self.done == self.n
+
+    def announce(self, message):
+        """A line above the bar, which stays on the screen when the bar moves on."""
+        if self.tty:
+            sys.stdout.write("\r" + message + "\033[K\n")
+        else:
+            print(message, flush=True)
+
+    def tick(self):
+        """Called by the main thread between runs' ends, so that elapsed time and the estimate move on their own."""
+        with self.lock:
+            if not self.stopping:
+                self.progress()
 
     def stop(self):
         with self.lock:
             self.stopping = True
             for p in self.running.values():
-                try:
-                    os.killpg(p.pid, signal.SIGKILL)
-                except ProcessLookupError:
-                    pass
+                kill_group(p)
 
     def table(self):
         if self.tty:
@@ -142,6 +167,29 @@ class Stress:
             print(f"{name:<{width}}  {st.runs:4}  {st.failures:5}  {mean:6.1f}  {top:6.1f}  {rpcs}")
         print(f"{self.done} runs, {len(self.failed_runs)} failed, {fmt_time(time.monotonic() - self.started)}"
               + (f"; logs of failing runs in {self.results}" if self.failed_runs else ""))
+        if self.failed_runs:
+            print("  " + " ".join(f"run-{k}.log" for k in sorted(self.failed_runs)))
+
+    def join(self, threads, grace):
+        """Waits for the workers, redrawing the bar meanwhile; gives up after `grace` seconds once stopping."""
+        deadline = None
+        for t in threads:
+            while t.is_alive():
+                t.join(0.5)
+                if self.stopping:
+                    deadline = deadline or time.monotonic() + grace
+                    if time.monotonic() > deadline:
+                        return
+                else:
+                    self.tick()
+
+
+def kill_group(p):
+    """SIGKILL for the run's whole session: the test binary and any peer daemons it started."""
+    try:
+        os.killpg(p.pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
 
 
 def fmt_time(seconds):
@@ -157,6 +205,25 @@ def build(package_dir, out, race, env):
         raise lab.LabError(f"building the test binary failed:\n{proc.stdout}{proc.stderr}")
     if not out.exists():
         raise lab.LabError(f"{package_dir} has no tests to build")
+
+
+def selected(binary, package_dir, run_re, env):
+    """The tests the regex selects, so that a mistyped RUN fails at once instead of as N failed runs."""
+    proc = subprocess.run([str(binary), "-test.list", run_re], cwd=package_dir, env=env, capture_output=True,
+                          text=True)
+    if proc.returncode != 0:
+        raise lab.LabError(f"listing the tests failed:\n{proc.stdout}{proc.stderr}")
+    names = [line for line in proc.stdout.splitlines() if line.startswith(("Test", "Example", "Fuzz"))]
+    if not names:
+        raise lab.LabError(f"no test in {package_dir} matches -run '{run_re}'")
+    return names
+
+
+def hand_installed(tree):
+    """True when the tree's raft.go is already the shim, put there by hand (no backup of the user's file beside it):
+    then it is used as it is and left in place afterwards."""
+    return (not tree.backup.exists() and tree.target.is_file()
+            and lab.SHIM_MARK in tree.target.read_text(errors="replace")[:2000])
 
 
 def main(argv=None):
@@ -176,28 +243,32 @@ def main(argv=None):
     workers = args.w or os.cpu_count() or 1
     if workers < 1:
         ap.error("-w must be at least 1")
-    results = Path(args.results or Path("stress-results") / time.strftime("%Y%m%d-%H%M%S")).absolute()
+    # Under the repository whatever the working directory, where .gitignore covers it.
+    results = Path(args.results or lab.ROOT / "stress-results" / time.strftime("%Y%m%d-%H%M%S")).absolute()
     env = dict(os.environ)
     env["PKG_CONFIG_PATH"] = str(lab.ROOT) + (":" + env["PKG_CONFIG_PATH"] if env.get("PKG_CONFIG_PATH") else "")
 
-    tree = None
+    tree = None  # set once the shim was installed by us, so that only then is anything restored
     stress = None
+    threads = []
     scratch = Path(tempfile.mkdtemp(prefix="raftcore-stress."))
     previous = signal.signal(signal.SIGTERM, lab.on_signal)
+    # A runner started in the background inherits SIGINT ignored; it must still stop cleanly when sent one.
+    previous_int = signal.signal(signal.SIGINT, signal.default_int_handler)
     try:
         if args.lab:
-            tree = lab.detect(Path(args.lab).expanduser().absolute())
+            found = lab.detect(Path(args.lab).expanduser().absolute())
             lab.check_go()
-            if tree.generation == "2020":
-                env["GO111MODULE"] = "off"
-            env["RAFT_PEERS"] = env.get("RAFT_PEERS") or {"2026": "process", "2025": "local"}.get(
-                tree.generation, "classic")
-            lab.install(tree)
-            if tree.generation == "2026":
-                cmd = ["go", "build", *([] if args.no_race else ["-race"]), "-o", "main/raft1d", "main/raft1d.go"]
-                if subprocess.run(cmd, cwd=tree.src, env=env).returncode != 0:
-                    raise lab.LabError("building main/raft1d failed (output above)")
-            package_dir = tree.package_dir
+            lab.set_tree_env(found, env)
+            if hand_installed(found):
+                print(f"== stress: using the shim already in {found.target}", flush=True)
+                if found.target.read_text(errors="replace") != lab.shim_text(found):
+                    print(f"== stress: note: it differs from this checkout's {found.shim}", flush=True)
+            else:
+                lab.install(found)
+                tree = found
+            lab.build_daemon(found, env, not args.no_race)
+            package_dir = found.package_dir
         elif args.dir:
             package_dir = Path(args.dir).absolute()
             if not package_dir.is_dir():
@@ -206,6 +277,7 @@ def main(argv=None):
             package_dir = lab.BUNDLED / "raft1"
         binary = scratch / "stress.test"
         build(package_dir, binary, not args.no_race, env)
+        selected(binary, package_dir, args.run, env)
         results.mkdir(parents=True, exist_ok=True)
         print(f"== stress: {args.n} runs of -run '{args.run}', {workers} at a time; failing logs go to {results}",
               flush=True)
@@ -213,20 +285,20 @@ def main(argv=None):
         threads = [threading.Thread(target=stress.worker, daemon=True) for _ in range(min(workers, args.n))]
         for t in threads:
             t.start()
-        for t in threads:
-            while t.is_alive():
-                t.join(0.5)
+        stress.join(threads, grace=0)
     except lab.LabError as e:
         print(f"stress: {e}", file=sys.stderr)
         return 2
     except (KeyboardInterrupt, lab.Interrupted):
         if stress:
             stress.stop()
+            stress.join(threads, grace=10)  # the killed runs' logs are removed before the table is printed
             stress.table()
         print("stress: interrupted", file=sys.stderr)
         return 130
     finally:
         signal.signal(signal.SIGTERM, previous)
+        signal.signal(signal.SIGINT, previous_int)
         if tree:
             lab.restore(tree)
         shutil.rmtree(scratch, ignore_errors=True)

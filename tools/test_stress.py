@@ -1,23 +1,32 @@
-"""Tests of tools/stress.py on a planted failure (tools/testdata/flaky: one run in five fails)."""
+"""Tests of tools/stress.py: a planted failure (tools/testdata/flaky: one run in five fails) caught with exactly its
+logs kept, interruption, and lab trees left as they were."""
+import os
+import signal
 import subprocess
 import sys
 import tempfile
+import time
 import unittest
 from pathlib import Path
 
 TOOLS = Path(__file__).resolve().parent
 STRESS = [sys.executable, str(TOOLS / "stress.py")]
+FLAKY = TOOLS / "testdata" / "flaky"
+
+
+def stress_flaky(run, n, results, *extra, **env):
+    """Runs the stress runner on the planted-failure package without -race, with `env` added to the environment."""
+    return subprocess.run(
+        [*STRESS, "--dir", str(FLAKY), "--run", run, "-n", str(n), "--no-race", "--results", str(results), *extra],
+        capture_output=True, text=True, timeout=600, env=dict(os.environ, **env),
+    )
 
 
 class StressTest(unittest.TestCase):
     def test_planted_failure_is_caught_and_its_logs_kept(self):
         with tempfile.TemporaryDirectory() as d:
             results = Path(d) / "results"
-            proc = subprocess.run(
-                [*STRESS, "--dir", str(TOOLS / "testdata" / "flaky"), "--run", ".", "-n", "20", "-w", "2",
-                 "--no-race", "--results", str(results)],
-                capture_output=True, text=True, timeout=600,
-            )
+            proc = stress_flaky(".", 20, str(results), "-w", "2")
             self.assertEqual(proc.returncode, 1, proc.stdout + proc.stderr)
             kept = sorted(p.name for p in results.iterdir())
             self.assertEqual(kept, ["run-0.log", "run-10.log", "run-15.log", "run-5.log"])
@@ -28,15 +37,12 @@ class StressTest(unittest.TestCase):
             self.assertEqual(rows["TestSometimes"][-1], "10")  # mean of 10 and 11 RPCs, rounded
             self.assertIn("20 runs, 4 failed", proc.stdout)
             self.assertIn("[" + "#" * 30 + "] 20/20 runs", proc.stdout)
+            self.assertIn("run-0.log run-5.log run-10.log run-15.log", proc.stdout)
 
     def test_all_pass_leaves_nothing(self):
         with tempfile.TemporaryDirectory() as d:
             results = Path(d) / "results"
-            proc = subprocess.run(
-                [*STRESS, "--dir", str(TOOLS / "testdata" / "flaky"), "--run", "TestAlways", "-n", "3",
-                 "--no-race", "--results", str(results)],
-                capture_output=True, text=True, timeout=600,
-            )
+            proc = stress_flaky("TestAlways", 3, str(results))
             self.assertEqual(proc.returncode, 0, proc.stdout + proc.stderr)
             self.assertFalse(results.exists())
 
@@ -55,6 +61,65 @@ class StressTest(unittest.TestCase):
             self.assertEqual(proc.returncode, 0, proc.stdout[-3000:] + proc.stderr)
             self.assertIn("2 runs, 0 failed", proc.stdout)
             self.assertEqual(digest(src), before)
+
+    def test_hand_installed_shim_is_used_and_left(self):
+        sys.path.insert(0, str(TOOLS))
+        import lab
+        import labfixture
+        from test_lab import digest
+
+        with tempfile.TemporaryDirectory() as d:
+            src = labfixture.build("2025", Path(d), "6.5840")
+            tree = lab.detect(src)
+            tree.target.write_text(lab.shim_text(tree))  # as the README's "by hand" steps leave it
+            before = digest(src)
+            proc = subprocess.run(
+                [*STRESS, "--lab", str(src), "--run", "TestBasicAgree3B", "-n", "1", "--no-race",
+                 "--results", str(Path(d) / "r")],
+                capture_output=True, text=True, timeout=900,
+            )
+            self.assertEqual(proc.returncode, 0, proc.stdout[-3000:] + proc.stderr)
+            self.assertIn("using the shim already in", proc.stdout)
+            self.assertIn("1 runs, 0 failed", proc.stdout)
+            self.assertEqual(digest(src), before)
+            self.assertFalse(tree.backup.exists())
+
+    def test_no_matching_test_fails_at_once(self):
+        proc = stress_flaky("TestNoSuchThing", 5, "/nonexistent/never-created")
+        self.assertEqual(proc.returncode, 2, proc.stdout + proc.stderr)
+        self.assertIn("no test in", proc.stderr)
+        self.assertNotIn("runs of", proc.stdout)
+
+    def test_interrupt_stops_runs_and_prints_the_table(self):
+        with tempfile.TemporaryDirectory() as d:
+            results = Path(d) / "results"
+            p = subprocess.Popen(
+                [*STRESS, "--dir", str(FLAKY), "--run", "TestSlow|TestAlways", "-n", "6",
+                 "-w", "2", "--no-race", "--results", str(results)],
+                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=dict(os.environ, STRESS_SLOW="1"),
+            )
+            # The runs have started once the results folder exists and the binary is running.
+            deadline = time.monotonic() + 300
+            while not (results.exists() and any(results.iterdir())) and time.monotonic() < deadline:
+                time.sleep(0.2)
+            time.sleep(1)
+            p.send_signal(signal.SIGINT)
+            out, err = p.communicate(timeout=60)
+            self.assertEqual(p.returncode, 130, out + err)
+            self.assertIn("interrupted", err)
+            self.assertIn("0 runs, 0 failed", out)  # the killed runs are neither passes nor failures
+            self.assertEqual(list(results.iterdir()), [])
+            lingering = subprocess.run(["pgrep", "-f", "raftcore-stress.*stress.test"], capture_output=True, text=True)
+            self.assertEqual(lingering.stdout, "", "a test binary outlived the interrupted runner")
+
+    def test_failure_outside_any_test_is_counted(self):
+        with tempfile.TemporaryDirectory() as d:
+            results = Path(d) / "results"
+            proc = stress_flaky("TestAlways", 2, str(results), STRESS_EXIT_AFTER="1")
+            self.assertEqual(proc.returncode, 1, proc.stdout + proc.stderr)
+            self.assertIn("(outside any test)     2      2", proc.stdout)
+            self.assertIn("TestAlways             2      0", proc.stdout)
+            self.assertEqual(sorted(p.name for p in results.iterdir()), ["run-0.log", "run-1.log"])
 
     def test_bad_directory(self):
         proc = subprocess.run([*STRESS, "--dir", "/nonexistent", "--run", "."], capture_output=True, text=True)

@@ -1,5 +1,7 @@
 // Package flaky is the stress runner's planted failure: TestSometimes fails in one run out of five (the runs whose
 // STRESS_RUN number is a multiple of 5), and TestAlways never does, so a stress run must keep exactly those logs.
+// TestSlow gives the interruption test runs to stop; it is skipped unless STRESS_SLOW is set. With
+// STRESS_EXIT_AFTER set, a run whose tests all passed still exits non-zero, as a race found after the last test does.
 package flaky
 
 import (
@@ -7,7 +9,16 @@ import (
 	"os"
 	"strconv"
 	"testing"
+	"time"
 )
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if os.Getenv("STRESS_EXIT_AFTER") != "" && os.Getenv("STRESS_RUN") != "" {
+		code = 3
+	}
+	os.Exit(code)
+}
 
 func TestSometimes(t *testing.T) {
 	run, err := strconv.Atoi(os.Getenv("STRESS_RUN"))
@@ -21,3 +32,10 @@ func TestSometimes(t *testing.T) {
 }
 
 func TestAlways(t *testing.T) {}
+
+func TestSlow(t *testing.T) {
+	if os.Getenv("STRESS_SLOW") == "" {
+		t.Skip("only for the interruption test")
+	}
+	time.Sleep(time.Minute)
+}

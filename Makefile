@@ -45,7 +45,7 @@ C_TEST_DIR := $(TARGET_DIR)/c-test
 .PHONY: build lib header header-check pc install test test-rust test-c test-go test-tools shims shim-check lab stress \
 	lab-restore sim lint bench clean
 
-build: lib header pc
+build: lib header pc check-pkg-config
 
 lib:
 	$(CARGO) build --release --locked --manifest-path $(ROOT)/Cargo.toml
@@ -58,10 +58,17 @@ header-check: check-cbindgen
 		|| { echo "include/raftcore.h is stale: run 'make header' and commit it" >&2; exit 1; }
 
 .PHONY: check-cbindgen
+# The header generator is installed on first use (into ~/.cargo/bin), so a fresh machine needs no setup step.
 check-cbindgen:
 	@$(CBINDGEN) --version 2>/dev/null | grep -qx 'cbindgen $(CBINDGEN_VERSION)' || { \
-		echo "need cbindgen $(CBINDGEN_VERSION): cargo install cbindgen --locked --version $(CBINDGEN_VERSION)" >&2; \
-		exit 1; }
+		echo "installing cbindgen $(CBINDGEN_VERSION) (once, about a minute)" >&2 && \
+		$(CARGO) install cbindgen --locked --version $(CBINDGEN_VERSION); }
+
+# cgo finds the library through pkg-config (`#cgo pkg-config: raftcore`).
+.PHONY: check-pkg-config
+check-pkg-config:
+	@command -v $(PKG_CONFIG) >/dev/null 2>&1 || { \
+		echo "pkg-config is missing; the Go shim links through it: sudo apt-get install pkg-config" >&2; exit 1; }
 
 # pc_file(prefix, libdir, includedir, output)
 define pc_file

@@ -174,6 +174,8 @@ pub struct Raft {
     election_elapsed: u32,
     election_timeout: u32,
     heartbeat_elapsed: u32,
+    /// Leader ticks since the commit index last advanced; see `announce_commit`.
+    ticks_since_commit: u32,
 
     dirty: bool,
     /// Proposals appended since the last Ready that idle followers have not been sent yet.
@@ -202,6 +204,7 @@ impl Raft {
             election_elapsed: 0,
             election_timeout: 0,
             heartbeat_elapsed: 0,
+            ticks_since_commit: 0,
             dirty: false,
             proposals_unsent: false,
             out: Ready::default(),
@@ -254,7 +257,10 @@ impl Raft {
                 self.heartbeat_elapsed = 0;
                 self.broadcast_append(false);
             } else {
-                self.announce_commit();
+                self.ticks_since_commit = self.ticks_since_commit.saturating_add(1);
+                if self.ticks_since_commit >= self.commit_announce_ticks() {
+                    self.announce_commit();
+                }
             }
         } else {
             self.election_elapsed += 1;
@@ -397,8 +403,15 @@ impl Raft {
     // ----- elections (§5.2) ---------------------------------------------------------------------------------
 
     fn reset_election_timer(&mut self) {
-        let span = u64::from(self.cfg.election_ticks_max - self.cfg.election_ticks_min) + 1;
-        self.election_timeout = self.cfg.election_ticks_min + (self.rng.next_u64() % span) as u32;
+        let (min, max) = if self.current_term == 0 {
+            // A peer that has never seen a term has no leader to wait for: the first election of a fresh cluster
+            // comes after half the usual wait, still past a heartbeat so that a leader that does exist is heard.
+            ((self.cfg.election_ticks_min / 2).max(self.cfg.heartbeat_ticks + 1), self.cfg.election_ticks_min)
+        } else {
+            (self.cfg.election_ticks_min, self.cfg.election_ticks_max)
+        };
+        let span = u64::from(max - min) + 1;
+        self.election_timeout = min + (self.rng.next_u64() % span) as u32;
         self.election_elapsed = 0;
     }
 
@@ -679,7 +692,7 @@ impl Raft {
     }
 
     /// After a follower answered: commit what a majority holds and keep feeding this follower while it lacks
-    /// entries (a new commit index reaches the others on the next tick, see `announce_commit`).
+    /// entries (a new commit index reaches the others soon after, see `announce_commit`).
     fn after_follower_progress(&mut self, from: PeerId) {
         self.maybe_commit();
         let p = &self.progress[from as usize];
@@ -688,9 +701,14 @@ impl Raft {
         }
     }
 
-    /// Tells idle followers a commit index they have not heard yet. It runs on the tick after a commit rather
-    /// than at once, so that under a stream of proposals the next AppendEntries carries it instead of a message
-    /// of its own; followers still learn it within a tick.
+    /// Tells idle followers a commit index they have not heard yet. It runs `commit_announce_ticks` after the
+    /// last commit rather than at once: a client that saw its command committed at the leader usually proposes
+    /// the next one within that time, and that proposal's AppendEntries carries the commit index instead of a
+    /// message of its own. Followers still learn it well before the next heartbeat.
+    fn commit_announce_ticks(&self) -> u32 {
+        (self.cfg.heartbeat_ticks / 5).max(1)
+    }
+
     fn announce_commit(&mut self) {
         for peer in self.other_peers() {
             let p = &self.progress[peer as usize];
@@ -718,6 +736,7 @@ impl Raft {
         let majority_index = matched[(self.cfg.peers / 2) as usize];
         if majority_index > self.commit_index && self.log.term_at(majority_index) == Some(self.current_term) {
             self.commit_index = majority_index;
+            self.ticks_since_commit = 0;
             self.apply_committed();
         }
     }
@@ -1127,5 +1146,83 @@ mod tests {
         }
         let messages = raft.take_ready().messages;
         assert_eq!(messages.len(), 2, "one request per follower while the first is unanswered");
+    }
+
+    /// Ticks until the peer starts its next election.
+    fn ticks_to_election(raft: &mut Raft) -> u32 {
+        let term = raft.status().term;
+        (1..=raft.config().election_ticks_max)
+            .find(|_| {
+                raft.tick();
+                raft.status().term > term
+            })
+            .expect("no election within election_ticks_max ticks")
+    }
+
+    #[test]
+    fn only_a_peer_that_never_saw_a_term_shortens_its_first_election_timeout() {
+        let cfg = Config::new(0, 3, 7);
+        let first = (cfg.election_ticks_min / 2).max(cfg.heartbeat_ticks + 1)..=cfg.election_ticks_min;
+        let later = cfg.election_ticks_min..=cfg.election_ticks_max;
+        for seed in 1..50 {
+            let mut raft = Raft::new(Config { seed, ..cfg.clone() }, &[], &[]).unwrap();
+            let fresh = ticks_to_election(&mut raft);
+            assert!(first.contains(&fresh), "seed {seed}: a fresh peer waited {fresh} ticks");
+            let state = raft.take_ready().persist.expect("the election is persisted");
+            let mut restarted = Raft::new(Config { seed, ..cfg.clone() }, &state, &[]).unwrap();
+            let again = ticks_to_election(&mut restarted);
+            assert!(later.contains(&again), "seed {seed}: a peer at term 1 waited {again} ticks");
+            let again_in_term_2 = ticks_to_election(&mut raft);
+            assert!(
+                later.contains(&again_in_term_2),
+                "seed {seed}: a candidate's next election after {again_in_term_2}"
+            );
+        }
+    }
+
+    /// The leader of `leader()` with entry 1 of term 1 committed on followers 1 and 2's acknowledgements.
+    fn leader_with_a_commit() -> Raft {
+        let mut raft = leader();
+        raft.propose(vec![1]).unwrap();
+        raft.take_ready();
+        for follower in [1, 2] {
+            let ack =
+                AppendEntriesReply { term: 1, success: true, match_index: 1, conflict_term: None, conflict_index: 0 };
+            raft.handle_reply(follower, Reply::Append(ack)).unwrap();
+        }
+        assert_eq!(raft.status().commit_index, 1);
+        assert!(raft.take_ready().messages.is_empty(), "the commit is not announced at once");
+        raft
+    }
+
+    fn commit_announcements(ready: &Ready) -> usize {
+        let is_announcement =
+            |m: &Request| matches!(m, Request::Append(a) if a.entries.is_empty() && a.leader_commit == 1);
+        ready.messages.iter().filter(|(_, m)| is_announcement(m)).count()
+    }
+
+    #[test]
+    fn a_commit_reaches_idle_followers_after_a_short_wait_and_rides_on_the_next_proposal() {
+        let mut raft = leader_with_a_commit();
+        let wait = raft.commit_announce_ticks();
+        assert!(wait < raft.config().heartbeat_ticks);
+        for _ in 1..wait {
+            raft.tick();
+            assert_eq!(commit_announcements(&raft.take_ready()), 0);
+        }
+        raft.tick();
+        assert_eq!(commit_announcements(&raft.take_ready()), 2, "each follower is told after {wait} ticks");
+
+        let mut raft = leader_with_a_commit();
+        raft.propose(vec![2]).unwrap();
+        let sent = raft.take_ready().messages;
+        assert_eq!(sent.len(), 2);
+        assert!(sent
+            .iter()
+            .all(|(_, m)| matches!(m, Request::Append(a) if a.entries.len() == 1 && a.leader_commit == 1)));
+        for _ in 0..wait {
+            raft.tick();
+            assert!(raft.take_ready().messages.is_empty(), "the proposal already carried the commit index");
+        }
     }
 }

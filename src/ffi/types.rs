@@ -138,11 +138,11 @@ pub struct RaftConfig {
     pub me: u32,
     /// Number of peers, including this one (at most 1024).
     pub peers: u32,
-    /// Interval between a leader's heartbeats; 0 means 100 ms. Rounded up to 10 ms ticks.
+    /// Interval between a leader's heartbeats; 0 means 150 ms. Rounded up to 10 ms ticks.
     pub heartbeat_ms: u32,
-    /// Lower bound of the randomized election timeout; 0 means 300 ms. Must exceed the heartbeat interval.
+    /// Lower bound of the randomized election timeout; 0 means 450 ms. Must exceed the heartbeat interval.
     pub election_timeout_min_ms: u32,
-    /// Upper bound of the randomized election timeout; 0 means 500 ms.
+    /// Upper bound of the randomized election timeout; 0 means 750 ms.
     pub election_timeout_max_ms: u32,
     /// Seed for election jitter; 0 draws one from entropy.
     pub seed: u64,

@@ -8,11 +8,13 @@ use super::StartError;
 
 /// How long one core tick lasts. Timing settings are rounded up to whole ticks.
 pub const TICK: Duration = Duration::from_millis(10);
-/// Heartbeat interval used when the setting is 0: ten per second, the lab's limit.
-pub const DEFAULT_HEARTBEAT_MS: u32 = 100;
-/// Election timeout range used when the settings are 0: well above the heartbeat interval, and short enough to
-/// elect a new leader within the lab's five seconds even after a few split votes.
-pub const DEFAULT_ELECTION_TIMEOUT_MS: (u32, u32) = (300, 500);
+/// Heartbeat interval used when the setting is 0: under the lab's limit of ten per second, and slow enough that
+/// an idle cluster costs few RPCs (the lab counts them); proposals and commits do not wait for it.
+pub const DEFAULT_HEARTBEAT_MS: u32 = 150;
+/// Election timeout range used when the settings are 0: three heartbeats at least, so that a follower on the lab's
+/// unreliable network (10% of requests lost) rarely times out under a live leader, and short enough to elect a
+/// new leader within the lab's five seconds even after a few split votes.
+pub const DEFAULT_ELECTION_TIMEOUT_MS: (u32, u32) = (450, 750);
 /// Largest cluster accepted; the core keeps per-peer state, so an absurd count would exhaust memory.
 pub const MAX_PEERS: u32 = 1024;
 
@@ -71,7 +73,7 @@ mod tests {
     #[test]
     fn zero_fields_take_the_defaults_and_milliseconds_round_up_to_ticks() {
         let cfg = NodeConfig { seed: 7, ..NodeConfig::new(1, 3) }.to_core().unwrap();
-        assert_eq!((cfg.heartbeat_ticks, cfg.election_ticks_min, cfg.election_ticks_max), (10, 30, 50));
+        assert_eq!((cfg.heartbeat_ticks, cfg.election_ticks_min, cfg.election_ticks_max), (15, 45, 75));
         assert_eq!(cfg.seed, 7);
         let cfg =
             NodeConfig { heartbeat_ms: 15, election_timeout_min_ms: 41, election_timeout_max_ms: 41, ..cfg_of(3) }
@@ -84,8 +86,8 @@ mod tests {
     fn unusable_settings_are_refused() {
         assert!(NodeConfig::new(3, 3).to_core().is_err());
         assert!(NodeConfig::new(0, MAX_PEERS + 1).to_core().is_err());
-        assert!(NodeConfig { heartbeat_ms: 400, ..cfg_of(3) }.to_core().is_err());
-        assert!(NodeConfig { election_timeout_min_ms: 600, ..cfg_of(3) }.to_core().is_err());
+        assert!(NodeConfig { heartbeat_ms: 800, ..cfg_of(3) }.to_core().is_err());
+        assert!(NodeConfig { election_timeout_min_ms: 900, ..cfg_of(3) }.to_core().is_err());
     }
 
     fn cfg_of(peers: u32) -> NodeConfig {

@@ -94,13 +94,16 @@ test: test-rust header-check shim-check test-c test-go test-tools fuzz-ci
 GO_ENV = PKG_CONFIG_PATH=$(ROOT) CGO_CPPFLAGS=-DRAFTCORE_BUILD_$$(cat $(HEADER) $(LIB_DIR)/libraftcore.so | sha1sum | cut -c1-16)
 
 # The lab's 28 scenarios; the second run puts every peer in its own process (the 2026 lab's model), the third
-# drives the classic shim (go/raft, the 2020-24 src/raft API).
+# drives the classic shim (go/raft, the 2020-24 src/raft API), the fourth the MP2 shim (go/raftmp2, no
+# persistence, so elections and agreement only).
 LAB_TESTS := ^Test.*3[ABCD]$$
+MP2_TESTS := ^Test.*3[AB]$$
 test-go: build
 	cd $(ROOT)/go && $(GO_ENV) go vet ./...
 	cd $(ROOT)/go && $(GO_ENV) go test -race -count=1 -timeout 40m ./...
 	cd $(ROOT)/go && $(GO_ENV) RAFT_PEERS=process go test -race -count=1 -timeout 40m -run '$(LAB_TESTS)' ./raft1/
 	cd $(ROOT)/go && $(GO_ENV) RAFT_PEERS=classic go test -race -count=1 -timeout 40m -run '$(LAB_TESTS)' ./raft1/
+	cd $(ROOT)/go && $(GO_ENV) RAFT_PEERS=mp2 go test -race -count=1 -timeout 20m -run '$(MP2_TESTS)' ./raft1/
 	cd $(ROOT)/go && $(GO_ENV) GOEXPERIMENT=cgocheck2 go test -race -count=1 -timeout 20m -run 'Shim|3A|3B' ./raft1/
 
 SEEDS ?= 1000

@@ -45,8 +45,9 @@ class Tree:
     """A lab tree as detected: where its Raft package is, how its tests must be run."""
 
     src: Path
-    generation: str  # "2026", "2025", "classic-module" (2021-24 layout in a module), "2020" (GOPATH)
+    generation: str  # "2026", "2025", "classic-module" (2021-24 layout in a module), "2020" (GOPATH), "mp2"
     module: str  # "" in GOPATH mode
+    directive: tuple  # the go.mod's go directive, e.g. (1, 15); None in GOPATH mode or without one
     package_dir: Path  # raft1/ or raft/
     shim: Path  # the shim file installed over package_dir/raft.go
     parts: list
@@ -87,6 +88,19 @@ def test_parts(package_dir: Path):
     return sorted(parts)
 
 
+# How MP2's tester builds a peer: Make with three plain arguments, no persister (the classic call passes
+# cfg.saved[i] as well).
+MP2_MAKE_CALL = re.compile(r"\bMake\(\s*\w+\s*,\s*\w+\s*,\s*\w+\s*\)")
+
+
+def builds_peers_without_persister(pkg: Path) -> bool:
+    """True if the tree's own tester files (not raft.go, the student's) call Make without a persister."""
+    for f in pkg.glob("*.go"):
+        if f.name != "raft.go" and MP2_MAKE_CALL.search(f.read_text(errors="replace")):
+            return True
+    return False
+
+
 def detect(src: Path) -> Tree:
     if not src.exists():
         raise LabError(f"{src} does not exist; LAB must be the src directory of a lab tree")
@@ -120,16 +134,23 @@ def detect(src: Path) -> Tree:
         shim = BUNDLED / "raft1" / "raft.go"
     else:
         pkg = src / "raft"
-        if not (pkg / "persister.go").is_file():
-            raise LabError(f"{pkg} has no persister.go: not a classic lab tree, unknown generation")
-        generation = "classic-module" if module else "2020"
-        shim = BUNDLED / "raft" / "raft.go"
+        if (pkg / "persister.go").is_file():
+            generation = "classic-module" if module else "2020"
+            shim = BUNDLED / "raft" / "raft.go"
+        elif builds_peers_without_persister(pkg):
+            generation = "mp2"
+            shim = BUNDLED / "raftmp2" / "raft.go"
+        else:
+            raise LabError(f"{pkg} has no persister.go, and its tester does not call Make(peers, me, applyCh) as "
+                           f"MP2's does: not a classic lab tree, unknown generation")
         if not shim.is_file():
-            raise LabError(f"{src} is a classic src/raft tree ({generation}); its shim is not built yet")
+            raise LabError(f"{src} is a classic src/raft tree ({generation}); its shim {shim} is missing: run "
+                           f"`make shims`")
     parts = test_parts(pkg)
     if not parts:
         raise LabError(f"{pkg} has no Test...<part> functions in its *_test.go files")
-    return Tree(src=src, generation=generation, module=module or "", package_dir=pkg, shim=shim, parts=parts)
+    return Tree(src=src, generation=generation, module=module or "", directive=directive if module else None,
+                package_dir=pkg, shim=shim, parts=parts)
 
 
 def check_go():
@@ -145,7 +166,7 @@ def check_go():
 def shim_text(tree: Tree) -> str:
     """The shim with its imports rewritten for the tree: another module name, or relative paths in GOPATH mode."""
     text = tree.shim.read_text()
-    if tree.generation == "2020":
+    if not tree.module:
         return re.sub(r'"6\.5840/(\w+)"', r'"../\1"', text)
     return text.replace(f'"{SHIM_MODULE}/', f'"{tree.module}/')
 
@@ -179,11 +200,31 @@ def restore(tree: Tree) -> bool:
 
 
 def set_tree_env(tree: Tree, env: dict):
-    """The environment a tree's tests run in: GOPATH mode for 2020, and the peer mode our fake trees
-    (tools/labfixture.py) read; a user's RAFT_PEERS wins, and the real lab ignores the variable."""
-    if tree.generation == "2020":
+    """The environment a tree's tests run in: GOPATH mode for a tree without a go.mod (2020, MP2), and the peer
+    mode our fake trees (tools/labfixture.py) read; a user's RAFT_PEERS wins, and the real lab ignores it."""
+    if not tree.module:
         env["GO111MODULE"] = "off"
-    env["RAFT_PEERS"] = env.get("RAFT_PEERS") or {"2026": "process", "2025": "local"}.get(tree.generation, "classic")
+    env["RAFT_PEERS"] = env.get("RAFT_PEERS") or {"2026": "process", "2025": "local", "mp2": "mp2"}.get(
+        tree.generation, "classic")
+
+
+def check_shim_builds(tree: Tree, env: dict, race: str, logdir: Path):
+    """Compiles the package and its tests with the shim in place (running none), so a shim this tree cannot
+    build is one line naming the tree and the first error, not a table of parts that all found 0 tests. The
+    flags match the real runs', so their compile comes from the cache."""
+    cmd = ["go", "test", *([race] if race else []), "-count=1", "-run", "^$", "."]
+    print(f"== lab: {' '.join(cmd)}  (in {tree.package_dir}: does the shim build here?)", flush=True)
+    proc = subprocess.run(cmd, cwd=tree.package_dir, env=env, capture_output=True, text=True, errors="replace")
+    if proc.returncode == 0:
+        return
+    log = logdir / "build.log"
+    log.write_text(proc.stdout + proc.stderr)
+    errors = [l.strip() for l in (proc.stdout + proc.stderr).splitlines() if re.match(r"\s*\S+\.go:\d+", l)]
+    first = errors[0] if errors else (proc.stderr.strip().splitlines() or ["no output"])[-1]
+    lang = f"go.mod says go {tree.directive[0]}.{tree.directive[1]}" if tree.directive else (
+        "GOPATH mode" if not tree.module else "no go directive")
+    raise LabError(f"raftcore's shim does not build in {tree.src} ({tree.generation} tree, {lang}): {first} "
+                   f"(full output in {log})")
 
 
 def build_daemon(tree: Tree, env: dict, race: bool):
@@ -288,6 +329,7 @@ def main(argv=None) -> int:
             set_tree_env(tree, env)
             install(tree)
             try:
+                check_shim_builds(tree, env, args.race, logdir)
                 build_daemon(tree, env, bool(args.race))
                 parts = [args.run] if args.run else tree.parts
                 logs = run_parts(tree.package_dir, parts, env, args.race, logdir)

@@ -5,15 +5,18 @@ the course's code.
     tools/labfixture.py GENERATION DEST [--module NAME]
 
 GENERATION is one of
-  2026            raft1/ with a main/raft1d.go daemon
-  2025            raft1/, in-process
-  classic-module  the 2021-24 src/raft layout in a module (parts 3A-3D), package raft's Persister with Save
+  2026            raft1/ with a main/raft1d.go daemon; go.mod says go 1.22
+  2025            raft1/, in-process; go.mod says go 1.22
+  classic-module  the 2021-24 src/raft layout in a module (parts 3A-3D), package raft's Persister with Save;
+                  go.mod says go 1.15, as those trees' do, so the shim must keep to Go 1.15's language
   2020            src/raft in GOPATH mode: no go.mod, relative imports, parts 2A-2C, a Persister with the 2020
                   method names (SaveRaftState, SaveStateAndSnapshot)
+  mp2             UIUC ECE428/CS425 MP2: the 2020 layout without persister.go, parts 2A-2B, and a config.go
+                  whose tester calls Make(ends, i, applyCh)
 DEST/src gets a go.mod with the lab's go directive and the given module name (default 6.5840) unless in GOPATH
 mode, our labrpc, labgob, raftapi and tester1 with their imports rewritten, our lab tests in the Raft package's
-directory (in classic trees they run the classic shim), and a stand-in for a student's raft.go that a run must
-leave byte for byte as it was.
+directory (in classic trees they run the classic or MP2 shim), stand-ins for the tree's own util.go (and MP2's
+config.go), and a stand-in for a student's raft.go that a run must leave byte for byte as it was.
 """
 import argparse
 import re
@@ -23,23 +26,56 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 HARNESS = ROOT / "go"
-GENERATIONS = ("2026", "2025", "classic-module", "2020")
+GENERATIONS = ("2026", "2025", "classic-module", "2020", "mp2")
+# The go directive of each generation's go.mod (lab-facts §1, §8); GOPATH trees have none.
+GO_DIRECTIVES = {"2026": "1.22", "2025": "1.22", "classic-module": "1.15"}
 PACKAGES = ("labrpc", "labgob", "raftapi", "tester1")
 # The lab-scenario tests and what they need; the shim's own unit tests stay in our repo.
 COMMON_TESTS = ("harness_test.go", "lab3a_test.go", "lab3b_test.go", "lab3c_test.go", "lab3d_test.go",
                 "race_test.go", "norace_test.go")
 RAFT1_TESTS = COMMON_TESTS + ("local_test.go", "daemon_test.go")
 CLASSIC_TESTS = COMMON_TESTS + ("classic_test.go",)
+# MP2 has no persistence and no snapshots: its tests are 2A and 2B only.
+MP2_TESTS = ("harness_test.go", "lab3a_test.go", "lab3b_test.go", "race_test.go", "norace_test.go", "mp2_test.go")
 STUDENT_RAFT = """package raft
 
 // A student's Raft lives here. make lab puts raftcore's shim in its place for the run and restores this file.
 
 type Raft struct{}
 """
+# The classic trees' util.go declares these two; a shim that declared them too would not compile there.
+UTIL_GO = """package raft
+
+import "log"
+
+// Debug turns on DPrintf's output.
+const Debug = 0
+
+// DPrintf logs when Debug is on.
+func DPrintf(format string, a ...interface{}) (n int, err error) {
+	if Debug > 0 {
+		log.Printf(format, a...)
+	}
+	return 0, nil
+}
+"""
+# MP2's config.go builds every peer with a Make that takes no persister; make lab tells the generation by it.
+MP2_CONFIG_GO = """package raft
+
+// Stands in for MP2's config.go: its tester starts each peer this way and never restarts one.
+
+import "../labrpc"
+
+func startPeer(ends []*labrpc.ClientEnd, i int, applyCh chan ApplyMsg) *Raft {
+	return Make(ends, i, applyCh)
+}
+"""
 
 
 def rewrite(text: str, module: str) -> str:
-    """Points our 6.5840/ imports at the fixture's module, or at sibling directories in GOPATH mode."""
+    """Points our 6.5840/ imports at the fixture's module, or at sibling directories in GOPATH mode. Our MP2 shim
+    package (raftmp2) is the tree's raft package."""
+    text = text.replace('"6.5840/raftmp2"', '"6.5840/raft"')
     if module == "":
         return re.sub(r'"6\.5840/(\w+)"', r'"../\1"', text)
     return re.sub(r'"6\.5840/', f'"{module}/', text)
@@ -79,15 +115,20 @@ def build(generation: str, dest: Path, module: str) -> Path:
     if src.exists():
         shutil.rmtree(src)
     src.mkdir(parents=True)
-    if generation == "2020":
+    if generation not in GO_DIRECTIVES:
         module = ""
     else:
-        (src / "go.mod").write_text(f"module {module}\n\ngo 1.22\n")
+        (src / "go.mod").write_text(f"module {module}\n\ngo {GO_DIRECTIVES[generation]}\n")
     for pkg in PACKAGES:
         copy_go(HARNESS / pkg, src / pkg, module)
     if generation in ("2026", "2025"):
         copy_go(HARNESS / "raft1", src / "raft1", module, names=RAFT1_TESTS)
         (src / "raft1" / "raft.go").write_text(STUDENT_RAFT)
+    elif generation == "mp2":
+        copy_go(HARNESS / "raft1", src / "raft", module, names=MP2_TESTS, edit=as_2020)
+        (src / "raft" / "config.go").write_text(MP2_CONFIG_GO)
+        (src / "raft" / "util.go").write_text(UTIL_GO)
+        (src / "raft" / "raft.go").write_text(STUDENT_RAFT)
     else:
         tests = CLASSIC_TESTS
         edit = lambda name, text: text  # noqa: E731
@@ -96,6 +137,7 @@ def build(generation: str, dest: Path, module: str) -> Path:
             edit = as_2020
         copy_go(HARNESS / "raft1", src / "raft", module, names=tests, edit=edit)
         copy_go(HARNESS / "raft", src / "raft", module, names=("persister.go",), edit=edit)
+        (src / "raft" / "util.go").write_text(UTIL_GO)
         (src / "raft" / "raft.go").write_text(STUDENT_RAFT)
     if generation == "2026":
         copy_go(HARNESS / "main", src / "main", module)

@@ -5,6 +5,7 @@ The fixture runs need the library built and PKG_CONFIG_PATH set, as `make test-l
 """
 import hashlib
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -97,22 +98,49 @@ class Refusals(unittest.TestCase):
 
     def test_detects_generations_and_module(self):
         cases = (("2026", "6.5840"), ("2025", "cpsc416-2025w1"), ("2025", "ece419"), ("classic-module", "ece419"),
-                 ("2020", ""))
+                 ("2020", ""), ("mp2", ""))
+        parts = {"2020": ["2A", "2B", "2C"], "mp2": ["2A", "2B"]}
+        makes = {"mp2": "func Make(peers []*labrpc.ClientEnd, me int, applyCh chan ApplyMsg) *Raft {",
+                 "2020": "func Make(peers []*labrpc.ClientEnd, me int, persister *Persister, applyCh chan ApplyMsg) *Raft {"}
+        makes["classic-module"] = makes["2020"]
         for generation, module in cases:
             fx = Fixture(generation, module or "6.5840")
             try:
                 tree = lab.detect(fx.src)
                 self.assertEqual((tree.generation, tree.module), (generation, module))
-                parts = ["2A", "2B", "2C"] if generation == "2020" else ["3A", "3B", "3C", "3D"]
-                self.assertEqual(tree.parts, parts)
+                self.assertEqual(tree.parts, parts.get(generation, ["3A", "3B", "3C", "3D"]))
                 shim = lab.shim_text(tree)
-                self.assertIn('"../labrpc"' if generation == "2020" else f'"{module}/labrpc"', shim)
+                self.assertIn(f'"{module}/labrpc"' if module else '"../labrpc"', shim)
                 if module != "6.5840":
                     self.assertNotIn('"6.5840/', shim)
-                self.assertIn("func Make(", shim)
-                self.assertEqual("type ApplyMsg struct" in shim, generation in ("classic-module", "2020"))
+                self.assertIn(makes.get(generation, "func Make("), shim)
+                self.assertEqual("type ApplyMsg struct" in shim, generation in ("classic-module", "2020", "mp2"))
             finally:
                 fx.close()
+
+    def test_fixture_go_directives_are_the_real_trees(self):
+        for generation, directive in (("2026", "1.22"), ("2025", "1.22"), ("classic-module", "1.15")):
+            fx = Fixture(generation)
+            try:
+                self.assertRegex((fx.src / "go.mod").read_text(), rf"(?m)^go {re.escape(directive)}$")
+                self.assertEqual(lab.detect(fx.src).directive, tuple(int(x) for x in directive.split(".")))
+            finally:
+                fx.close()
+        for generation in ("2020", "mp2"):
+            fx = Fixture(generation)
+            try:
+                self.assertFalse((fx.src / "go.mod").exists())
+                self.assertEqual((fx.src / "raft" / "persister.go").exists(), generation == "2020")
+            finally:
+                fx.close()
+
+    def test_classic_tree_without_persister_or_mp2_tester(self):
+        fx = Fixture("classic-module")
+        try:
+            (fx.src / "raft" / "persister.go").unlink()
+            self.refused(fx.src, "no persister.go", "unknown generation")
+        finally:
+            fx.close()
 
     def test_old_go(self):
         with tempfile.TemporaryDirectory() as d:
@@ -164,12 +192,13 @@ class Runs(unittest.TestCase):
     """Real runs of the shim through the fixture trees' tests."""
 
     def test_each_generation_passes_and_restores(self):
-        cases = (("2026", "6.5840"), ("2025", "cpsc416-2025w1"), ("classic-module", "ece419"), ("2020", ""))
+        cases = (("2026", "6.5840"), ("2025", "cpsc416-2025w1"), ("classic-module", "ece419"), ("2020", ""),
+                 ("mp2", ""))
         for generation, module in cases:
             with self.subTest(generation=generation):
                 fx = Fixture(generation, module or "6.5840")
                 try:
-                    quick = "TestBasicAgree2B" if generation == "2020" else QUICK
+                    quick = "TestBasicAgree2B" if generation in ("2020", "mp2") else QUICK
                     proc = run_lab("--lab", str(fx.src), "--run", quick)
                     self.assertEqual(proc.returncode, 0, proc.stdout[-3000:] + proc.stderr)
                     self.assertIn(f"{generation} tester, module {module or '(GOPATH mode)'}", proc.stdout)
@@ -178,6 +207,45 @@ class Runs(unittest.TestCase):
                     self.assertTrue(fx.unchanged(), "the tree changed")
                 finally:
                     fx.close()
+
+    def test_classic_shims_vet_in_their_trees(self):
+        """The shims compile, and go vet passes, under each classic tree's language: go 1.15 in a module, the
+        toolchain's own in GOPATH mode."""
+        for generation in ("classic-module", "mp2"):
+            with self.subTest(generation=generation):
+                fx = Fixture(generation)
+                try:
+                    tree = lab.detect(fx.src)
+                    env = dict(os.environ)
+                    lab.set_tree_env(tree, env)
+                    lab.install(tree)
+                    try:
+                        proc = subprocess.run(["go", "vet", "./raft/"], cwd=fx.src, env=env, capture_output=True,
+                                              text=True, timeout=600)
+                    finally:
+                        lab.restore(tree)
+                    self.assertEqual(proc.returncode, 0, proc.stdout + proc.stderr)
+                    self.assertTrue(fx.unchanged())
+                finally:
+                    fx.close()
+
+    def test_shim_that_does_not_build_is_one_line(self):
+        fx = Fixture("classic-module")
+        try:
+            # A tree whose own files already declare a name the shim declares.
+            (fx.src / "raft" / "extra.go").write_text("package raft\n\ntype ApplyMsg struct{}\n")
+            fx.before = digest(fx.src)
+            proc = run_lab("--lab", str(fx.src), "--run", QUICK)
+            self.assertEqual(proc.returncode, 2, proc.stdout[-2000:] + proc.stderr)
+            errors = [l for l in proc.stderr.splitlines() if l.startswith("lab: ")]
+            self.assertEqual(len(errors), 1, proc.stderr)
+            self.assertIn("shim does not build in", errors[0])
+            self.assertIn("go.mod says go 1.15", errors[0])
+            self.assertIn("ApplyMsg redeclared", errors[0])
+            self.assertNotIn("passed", proc.stdout)
+            self.assertTrue(fx.unchanged())
+        finally:
+            fx.close()
 
     def test_failed_run_restores(self):
         fx = Fixture("2025")

@@ -24,6 +24,10 @@ package raft
 // Linking: raftcore.pc carries the library's rpath, so test binaries run from any directory without
 // LD_LIBRARY_PATH. Go's build cache hashes neither the .pc file nor the library: after rebuilding or moving
 // libraftcore, run tests with -count=1 and, if the .pc changed, `go clean -cache`.
+//
+// Language: the classic shims generated from this file go into trees whose go.mod says `go 1.15` (MIT 2021-24),
+// so it uses nothing the go directive gates after 1.15: no generics, any, min/max, clear, range over an int,
+// unsafe.Slice or unsafe.String. Newer library APIs (sync/atomic's types) are not gated and are fine.
 
 /*
 #cgo pkg-config: raftcore
@@ -441,15 +445,23 @@ var coreLogLevelNames = map[int32]string{
 
 // coreLogLevel is the most verbose level printed: errors and warnings unless RAFTCORE_LOG names another level.
 // Test output is the only place a lab run shows them, so the default stays quiet.
-var coreLogLevel = sync.OnceValue(func() int32 {
-	want := strings.ToLower(os.Getenv("RAFTCORE_LOG"))
-	for level, name := range coreLogLevelNames {
-		if name == want {
-			return level
+func coreLogLevel() int32 {
+	coreLogSetting.once.Do(func() {
+		coreLogSetting.level = C.RAFT_LOG_LEVEL_WARN
+		want := strings.ToLower(os.Getenv("RAFTCORE_LOG"))
+		for level, name := range coreLogLevelNames {
+			if name == want {
+				coreLogSetting.level = level
+			}
 		}
-	}
-	return C.RAFT_LOG_LEVEL_WARN
-})
+	})
+	return coreLogSetting.level
+}
+
+var coreLogSetting struct {
+	once  sync.Once
+	level int32
+}
 
 // The command encoding: one tag byte, then the value. int and string, what the raft tests send, get compact
 // forms so the RPC byte budget holds; anything else is labgob inside a wrapper whose interface field carries
@@ -547,11 +559,10 @@ func shimPtr(b []byte) *C.uint8_t {
 
 // shimCopy copies bytes Rust lends only for the duration of a call. The result is never nil.
 func shimCopy(p *C.uint8_t, n C.size_t) []byte {
-	out := make([]byte, int(n))
-	if n > 0 && p != nil {
-		copy(out, unsafe.Slice((*byte)(unsafe.Pointer(p)), int(n)))
+	if n == 0 || p == nil {
+		return []byte{}
 	}
-	return out
+	return C.GoBytes(unsafe.Pointer(p), C.int(n))
 }
 
 // shimTakeError turns a status and its optional message into text and frees the message.

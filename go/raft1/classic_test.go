@@ -105,7 +105,7 @@ func (cc *classicCluster) peer(i int) *classic.Raft {
 
 func (cc *classicCluster) n() int { return len(cc.peers) }
 
-func (cc *classicCluster) start(i int, cmd any) (int, int, bool) {
+func (cc *classicCluster) start(i int, cmd interface{}) (int, int, bool) {
 	if rf := cc.peer(i); rf != nil {
 		return rf.Start(cmd)
 	}

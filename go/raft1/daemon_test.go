@@ -123,7 +123,7 @@ func (dc *daemonCluster) peer(i int) *tester.DaemonPeer {
 
 func (dc *daemonCluster) n() int { return len(dc.peers) }
 
-func (dc *daemonCluster) start(i int, cmd any) (int, int, bool) {
+func (dc *daemonCluster) start(i int, cmd interface{}) (int, int, bool) {
 	if p := dc.peer(i); p != nil && dc.alive(i) {
 		return p.Start(cmd)
 	}
@@ -140,7 +140,7 @@ func (dc *daemonCluster) getState(i int) (int, bool) {
 // raftSize asks live peers for their storage size; a crashed peer's is its last checkpoint.
 func (dc *daemonCluster) raftSize() int {
 	max := 0
-	for i := range dc.n() {
+	for i := 0; i < dc.n(); i++ {
 		size := dc.g.Persister(i).RaftStateSize()
 		if p := dc.peer(i); p != nil && dc.alive(i) {
 			size = p.RaftStateSize()

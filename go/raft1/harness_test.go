@@ -42,7 +42,7 @@ const (
 // cluster is everything a test does to its peers.
 type cluster interface {
 	n() int
-	start(i int, cmd any) (index int, term int, ok bool)
+	start(i int, cmd interface{}) (index int, term int, ok bool)
 	getState(i int) (term int, leader bool)
 	alive(i int) bool     // started and not crashed since
 	connected(i int) bool // marked connected by the test
@@ -186,7 +186,7 @@ func (ts *Test) checkNoLeader() {
 }
 
 // nCommitted is how many peers applied index, and the value they applied. Any recorded apply error fails the test.
-func (ts *Test) nCommitted(index int) (int, any) {
+func (ts *Test) nCommitted(index int) (int, interface{}) {
 	ts.t.Helper()
 	count, cmd, err := ts.chk.nCommitted(index)
 	if err != "" {
@@ -198,13 +198,13 @@ func (ts *Test) nCommitted(index int) (int, any) {
 // one submits cmd to whichever connected peer accepts it and waits until at least expectedServers peers applied
 // it. Within an overall 10 s it retries on another leader when retry is set; otherwise the first 2 s window that
 // fails is fatal. It returns the index cmd got.
-func (ts *Test) one(cmd any, expectedServers int, retry bool) int {
+func (ts *Test) one(cmd interface{}, expectedServers int, retry bool) int {
 	ts.t.Helper()
 	t0 := time.Now()
 	starts := 0
 	for time.Since(t0) < 10*time.Second && !ts.checkFinished() {
 		index := -1
-		for range ts.c.n() {
+		for tries := 0; tries < ts.c.n(); tries++ {
 			starts = (starts + 1) % ts.c.n()
 			if ts.c.connected(starts) {
 				if index1, _, ok := ts.c.start(starts, cmd); ok {
@@ -239,7 +239,7 @@ func (ts *Test) one(cmd any, expectedServers int, retry bool) int {
 
 // wait polls, with backoff up to about 30 s, until n peers applied index, and returns the value. With startTerm
 // above -1 it gives up early, returning -1, once any peer moves past that term.
-func (ts *Test) wait(index int, n int, startTerm int) any {
+func (ts *Test) wait(index int, n int, startTerm int) interface{} {
 	ts.t.Helper()
 	to := 10 * time.Millisecond
 	for iters := 0; iters < 30; iters++ {
@@ -291,14 +291,14 @@ type checker struct {
 
 type applyLog struct {
 	server      int
-	entries     map[int]any
+	entries     map[int]interface{}
 	lastApplied int
 }
 
 func newChecker(n int) *checker {
 	chk := &checker{logs: make([]*applyLog, n)}
 	for i := range chk.logs {
-		chk.logs[i] = &applyLog{server: i, entries: map[int]any{}}
+		chk.logs[i] = &applyLog{server: i, entries: map[int]interface{}{}}
 	}
 	return chk
 }
@@ -306,7 +306,7 @@ func newChecker(n int) *checker {
 func (chk *checker) newIncarnation(i int) *applyLog {
 	chk.mu.Lock()
 	defer chk.mu.Unlock()
-	l := &applyLog{server: i, entries: map[int]any{}}
+	l := &applyLog{server: i, entries: map[int]interface{}{}}
 	chk.logs[i] = l
 	return l
 }
@@ -319,7 +319,7 @@ func (chk *checker) fail(err string) {
 }
 
 // failf records an error found outside the checker (a peer process that died or never started).
-func (chk *checker) failf(format string, args ...any) {
+func (chk *checker) failf(format string, args ...interface{}) {
 	chk.mu.Lock()
 	defer chk.mu.Unlock()
 	chk.fail(fmt.Sprintf(format, args...))
@@ -376,7 +376,7 @@ func (chk *checker) applySnapMode(l *applyLog, m raftapi.ApplyMsg) []byte {
 	if err := e.Encode(m.CommandIndex); err != nil {
 		chk.fail(fmt.Sprintf("server %v snapshot encode: %v", l.server, err))
 	}
-	xlog := make([]any, 0, m.CommandIndex+1)
+	xlog := make([]interface{}, 0, m.CommandIndex+1)
 	for j := 0; j <= m.CommandIndex; j++ {
 		xlog = append(xlog, l.entries[j])
 	}
@@ -393,7 +393,7 @@ func (chk *checker) ingest(l *applyLog, snapshot []byte, index int) {
 	defer chk.mu.Unlock()
 	d := labgob.NewDecoder(bytes.NewBuffer(snapshot))
 	var lastIncluded int
-	var xlog []any
+	var xlog []interface{}
 	if d.Decode(&lastIncluded) != nil || d.Decode(&xlog) != nil {
 		chk.fail(fmt.Sprintf("server %v snapshot decode error", l.server))
 		return
@@ -403,7 +403,7 @@ func (chk *checker) ingest(l *applyLog, snapshot []byte, index int) {
 			l.server, lastIncluded, index))
 		return
 	}
-	l.entries = map[int]any{}
+	l.entries = map[int]interface{}{}
 	for j, v := range xlog {
 		l.entries[j] = v
 	}
@@ -424,7 +424,7 @@ func (chk *checker) deliver(l *applyLog, m raftapi.ApplyMsg, snapshot bool) []by
 	return nil
 }
 
-func (chk *checker) nCommitted(index int) (count int, cmd any, err string) {
+func (chk *checker) nCommitted(index int) (count int, cmd interface{}, err string) {
 	chk.mu.Lock()
 	defer chk.mu.Unlock()
 	if chk.err != "" {

@@ -88,7 +88,7 @@ func (lc *localCluster) peer(i int) *peer {
 
 func (lc *localCluster) n() int { return len(lc.peers) }
 
-func (lc *localCluster) start(i int, cmd any) (int, int, bool) {
+func (lc *localCluster) start(i int, cmd interface{}) (int, int, bool) {
 	if p := lc.peer(i); p != nil {
 		if rf := p.raft(); rf != nil {
 			return rf.Start(cmd)

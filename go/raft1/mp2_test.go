@@ -9,8 +9,8 @@ import (
 	"sync"
 
 	"6.5840/labrpc"
-	mp2 "6.5840/raftmp2"
 	"6.5840/raftapi"
+	mp2 "6.5840/raftmp2"
 	tester "6.5840/tester1"
 )
 

@@ -9,9 +9,10 @@
 #                               process and again one process per peer (plus a cgocheck2 pass)
 #   make lab [LAB=dir] [RUN=3A] the lab's tests through the shim, with a per-test table and totals: the bundled
 #            [PEERS=process]    harness (PEERS=process: one process per peer), or a lab tree's src directory, whose
-#                               generation is detected and whose raft.go is restored afterwards
+#            [PART=4A|all]      generation is detected and whose raft.go is restored afterwards; PART picks parts,
+#                               the labs on Raft too (4A-5C: rsm, kvraft, shardkv), a list, or all
 #   make lab-restore LAB=dir    put back the raft.go an interrupted `make lab LAB=dir` left
-#   make stress RUN=3A N=20     run tests many times in parallel (W=workers, LAB=dir), keep failing logs
+#   make stress RUN=3A N=20     run tests many times in parallel (W=workers, LAB=dir, PART=4B), keep failing logs
 #   RAFT_LOG=debug make lab ... structured events of every peer; tools/raftlog.py shows them one column per peer
 #   make sim SEEDS=N | SEED=S   the core in the deterministic simulator: N random seeds, or replay one seed
 #   make fuzz T=<target> S=60   one fuzz target (fuzz/) for S seconds; make fuzz-ci runs each briefly
@@ -33,6 +34,7 @@ PKG_CONFIG ?= pkg-config
 PREFIX ?= /usr/local
 LAB ?=
 RUN ?=
+PART ?=
 PEERS ?=
 DESTDIR ?=
 
@@ -113,7 +115,7 @@ sim:
 		$(if $(SEED),--seed $(SEED),--seeds $(SEEDS))
 
 lab: build
-	$(GO_ENV) python3 $(ROOT)/tools/lab.py --lab '$(LAB)' --run '$(RUN)' --peers '$(PEERS)'
+	$(GO_ENV) python3 $(ROOT)/tools/lab.py --lab '$(LAB)' --run '$(RUN)' --part '$(PART)' --peers '$(PEERS)'
 
 # The classic shim go/raft/raft.go is generated from go/raft1/raft.go; both are committed.
 shims:
@@ -127,7 +129,7 @@ shim-check:
 N ?= 10
 W ?=
 stress: build
-	$(GO_ENV) python3 $(ROOT)/tools/stress.py --lab '$(LAB)' --run '$(or $(RUN),.)' -n $(N) $(if $(W),-w $(W))
+	$(GO_ENV) python3 $(ROOT)/tools/stress.py --lab '$(LAB)' --run '$(RUN)' --part '$(PART)' -n $(N) $(if $(W),-w $(W))
 
 lab-restore:
 	python3 $(ROOT)/tools/lab.py --lab '$(LAB)' --restore

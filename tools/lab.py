@@ -2,14 +2,17 @@
 """Runs a lab tree's own Raft tests through the raftcore shim and prints a per-test table.
 
 Usage (normally through `make lab`, which builds the library and sets PKG_CONFIG_PATH and CGO_CPPFLAGS):
-    tools/lab.py                          the bundled harness (go/), every part
+    tools/lab.py                          the bundled harness (go/), the Raft parts
     tools/lab.py --lab DIR [--run 3A]     a lab tree's src directory, or a part / `go test -run` regex
+    tools/lab.py --lab DIR --part 4A,4B   the labs that stand on Raft (4A-5C), a list of parts, or `all`
     tools/lab.py --peers process          the bundled harness with one process per peer
 
 For a lab tree it detects the tester generation and the module name, installs the shim over the tree's raft.go
 (keeping the user's file beside it as .raft.go.raftcore-orig and putting it back afterwards, also on failure or
-Ctrl-C), runs `go test -race -count=1` part by part, and restores the tree. The exit status is non-zero if any test
-failed or the tree could not be used; every refusal says what to do.
+Ctrl-C), builds the daemons a 2026 tree's selected tests start, runs `go test -race -count=1` part by part in the
+package that holds each part (raft1, kvraft1/rsm, kvraft1, shardkv1), and restores the tree. A part whose service
+is still the course's skeleton is skipped with one line saying so. The exit status is non-zero if any test failed,
+nothing ran, or the tree could not be used; every refusal says what to do.
 """
 import argparse
 import os
@@ -34,6 +37,33 @@ MIN_GO = (1, 22)
 # The lab's test files fail go vet's printf check above this go directive (non-constant Fatalf formats).
 MAX_GO_DIRECTIVE = (1, 22)
 PART_TIMEOUT = "30m"  # the full suite is close to go test's 10-minute default, so each part gets its own budget
+# (and more than the 15 minutes the 2026 Makefile gives shardkv)
+
+# The packages of a raft1 tree whose tests stand on raft.Make (lab-facts §7), in the order their parts come, and
+# the daemons a 2026 tree's tests of each start from main/ (go test never rebuilds those).
+SERVICE_PACKAGES = (
+    ("raft1", ("raft1d",)),
+    ("kvraft1/rsm", ("rsm1d",)),
+    ("kvraft1", ("kvraft1d",)),
+    ("shardkv1", ("shardgrp1d", "kvsrv1d")),
+)
+
+# The course's skeleton of each service, recognised by a method whose body (comments aside) is the skeleton's
+# placeholder: (package, file, method, placeholder, what to tell the user). A part whose package, or a package
+# it stands on, still has one fails every test by timing out, which says nothing about Raft.
+SKELETONS = (
+    ("kvraft1/rsm", "rsm.go", "Submit", "return rpc.ErrWrongLeader, nil",
+     "kvraft1/rsm: Submit still returns ErrWrongLeader from the skeleton"),
+    ("kvraft1", "server.go", "DoOp", "return nil", "kvraft1: the server's DoOp still returns nil from the skeleton"),
+    ("shardkv1/shardgrp", "server.go", "DoOp", "return nil",
+     "shardkv1/shardgrp: the server's DoOp still returns nil from the skeleton"),
+)
+# What each package's tests stand on, besides Raft.
+STANDS_ON = {
+    "kvraft1/rsm": ("kvraft1/rsm",),
+    "kvraft1": ("kvraft1/rsm", "kvraft1"),
+    "shardkv1": ("kvraft1/rsm", "shardkv1/shardgrp"),
+}
 
 
 class LabError(Exception):
@@ -50,7 +80,12 @@ class Tree:
     directive: tuple  # the go.mod's go directive, e.g. (1, 15); None in GOPATH mode or without one
     package_dir: Path  # raft1/ or raft/
     shim: Path  # the shim file installed over package_dir/raft.go
-    parts: list
+    parts: list  # the Raft package's parts
+    packages: list = None  # [Package] holding tests, the Raft package first
+
+    def __post_init__(self):
+        if self.packages is None:
+            self.packages = [Package(self.package_dir.name, self.package_dir, self.parts, ())]
 
     @property
     def target(self) -> Path:
@@ -59,6 +94,27 @@ class Tree:
     @property
     def backup(self) -> Path:
         return self.package_dir / BACKUP_NAME
+
+
+@dataclass
+class Package:
+    """A package of the tree whose tests run on Raft."""
+
+    rel: str  # its path under src, as the course names it (kvraft1/rsm)
+    dir: Path
+    parts: list
+    daemons: tuple  # main/<name>.go daemons its tests start in a 2026 tree
+
+
+def service_packages(src: Path):
+    """The packages of a raft1 tree (or the bundled harness) that have lab tests, with their parts."""
+    found = []
+    for rel, daemons in SERVICE_PACKAGES:
+        d = src / rel
+        parts = test_parts(d) if d.is_dir() else []
+        if parts:
+            found.append(Package(rel, d, parts, daemons))
+    return found
 
 
 def parse_version(text):
@@ -149,8 +205,64 @@ def detect(src: Path) -> Tree:
     parts = test_parts(pkg)
     if not parts:
         raise LabError(f"{pkg} has no Test...<part> functions in its *_test.go files")
+    packages = service_packages(src) if pkg.name == "raft1" else None
     return Tree(src=src, generation=generation, module=module or "", directive=directive if module else None,
-                package_dir=pkg, shim=shim, parts=parts)
+                package_dir=pkg, shim=shim, parts=parts, packages=packages)
+
+
+def all_parts(packages):
+    return sorted({part for p in packages for part in p.parts})
+
+
+def select_runs(packages, part_arg: str, run_arg: str, default_parts):
+    """What to run, as [(package, -run regex)]: the parts PART names (a list, or `all`), each in every package
+    that has it, or the default parts; RUN, if given, is the regex instead, once per package those parts are in."""
+    if part_arg.strip().lower() == "all":
+        wanted = all_parts(packages)
+    elif part_arg.strip():
+        wanted = [w.upper() for w in re.split(r"[\s,]+", part_arg.strip())]
+        missing = [w for w in wanted if w not in all_parts(packages)]
+        if missing:
+            raise LabError(f"PART={part_arg}: no tests of part {', '.join(missing)} here; this tree has "
+                           f"{' '.join(all_parts(packages))} (PART=all runs them all)")
+    elif run_arg:
+        return [(packages[0], run_arg)]
+    else:
+        wanted = default_parts
+    runs = []
+    for part in sorted(wanted):
+        for p in packages:
+            if part in p.parts:
+                run = (p, run_arg or part)
+                if run not in runs:
+                    runs.append(run)
+    return runs
+
+
+def go_body(text: str, method: str):
+    """The body of `func (...) method(...)` in Go source, comments removed and whitespace squeezed, or None."""
+    text = re.sub(r"/\*.*?\*/", "", text, flags=re.S)
+    text = re.sub(r"//[^\n]*", "", text)
+    m = re.search(rf"^func\s*\([^)]*\)\s*{method}\s*\([^\n]*\{{\s*$", text, re.M)
+    if not m:
+        return None
+    depth, i = 1, m.end()
+    start = i
+    while i < len(text) and depth:
+        depth += {"{": 1, "}": -1}.get(text[i], 0)
+        i += 1
+    return " ".join(text[start:i - 1].split())
+
+
+def skeleton_reasons(src: Path, package: Package):
+    """Why the part cannot test Raft yet: each service it stands on that is still the course's skeleton."""
+    reasons = []
+    for rel, name, method, placeholder, why in SKELETONS:
+        f = src / rel / name
+        if rel in STANDS_ON.get(package.rel, ()) and f.is_file():
+            if go_body(f.read_text(errors="replace"), method) == placeholder:
+                reasons.append(why)
+    return reasons
 
 
 def check_go():
@@ -227,14 +339,20 @@ def check_shim_builds(tree: Tree, env: dict, race: str, logdir: Path):
                    f"(full output in {log})")
 
 
-def build_daemon(tree: Tree, env: dict, race: bool):
-    """Builds a 2026 tree's main/raft1d: go test never rebuilds the daemon the tester starts, and a stale one
-    silently runs old Raft code."""
+def build_daemon(tree: Tree, env: dict, race: bool, packages=None):
+    """Builds the daemons a 2026 tree's tests of the given packages start (main/raft1d for raft1 by default): go
+    test never rebuilds them, and a stale one silently runs old Raft code."""
     if tree.generation != "2026":
         return
-    cmd = ["go", "build", *(["-race"] if race else []), "-o", "main/raft1d", "main/raft1d.go"]
-    if run(cmd, tree.src, env) != 0:
-        raise LabError("building main/raft1d failed (output above)")
+    names = []
+    for p in packages or tree.packages[:1]:
+        names.extend(d for d in p.daemons if d not in names)
+    for name in names:
+        if not (tree.src / "main" / f"{name}.go").is_file():
+            raise LabError(f"{tree.src}/main/{name}.go is missing: the {tree.generation} tests start that daemon")
+        cmd = ["go", "build", *(["-race"] if race else []), "-o", f"main/{name}", f"main/{name}.go"]
+        if run(cmd, tree.src, env) != 0:
+            raise LabError(f"building main/{name} failed (output above)")
 
 
 def run(cmd, cwd, env, log_path=None):
@@ -268,22 +386,35 @@ def stop_group(p):
             continue
 
 
-def run_parts(package_dir: Path, parts, env, race, logdir):
-    logs = []
-    for part in parts:
-        log = logdir / (re.sub(r"[^A-Za-z0-9_]", "_", part) + ".log")
+def run_parts(src: Path, runs, env, race, logdir):
+    """Runs each (package, regex) in its package; returns the logs of those that ran and the one-line reasons
+    for those skipped because their service is still the skeleton."""
+    logs, skipped = [], []
+    for package, regex in runs:
+        reasons = skeleton_reasons(src, package)
+        if reasons:
+            line = f"{regex} in {package.rel}: skipped, not a raftcore failure: {'; '.join(reasons)}"
+            print(f"== lab: {line}", flush=True)
+            skipped.append(line)
+            continue
+        name = re.sub(r"[^A-Za-z0-9_]", "_", f"{package.rel}-{regex}")
+        log = logdir / f"{len(logs):02d}-{name}.log"
         logs.append(log)
-        cmd = ["go", "test", "-v", *([race] if race else []), "-count=1", "-timeout", PART_TIMEOUT, "-run", part, "."]
-        run(cmd, package_dir, env, log)
-    return logs
+        cmd = ["go", "test", "-v", *([race] if race else []), "-count=1", "-timeout", PART_TIMEOUT, "-run", regex,
+               "."]
+        run(cmd, package.dir, env, log)
+    return logs, skipped
 
 
-def table(logs) -> int:
+def table(logs, skipped) -> int:
     lines = []
     for log in logs:
         with open(log, encoding="utf-8", errors="replace") as f:
             lines.extend(f)
-    return labtable.report(lines)
+    verdict = labtable.report(lines) if logs else 1
+    for line in skipped:
+        print(f"skipped: {line}")
+    return verdict
 
 
 class Interrupted(Exception):
@@ -298,6 +429,7 @@ def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--lab", default="", help="a lab tree's src directory (default: the bundled harness)")
     ap.add_argument("--run", default="", help="a part (3A) or any go test -run regex (default: every part)")
+    ap.add_argument("--part", default="", help="parts to run: 4A, a list (4A,4B), or all (default: the Raft parts)")
     ap.add_argument("--peers", default="", choices=["", "local", "process"],
                     help="bundled harness only: peers in the test process (local) or one process each (process)")
     ap.add_argument("--race", default="-race", help="the race flag passed to go test and the daemon build ('' for none)")
@@ -314,8 +446,8 @@ def main(argv=None) -> int:
                 raise LabError("--restore needs LAB")
             if args.peers:
                 env["RAFT_PEERS"] = args.peers
-            parts = [args.run] if args.run else ["3A", "3B", "3C", "3D"]
-            logs = run_parts(BUNDLED / "raft1", parts, env, args.race, logdir)
+            runs = select_runs(service_packages(BUNDLED), args.part, args.run, ["3A", "3B", "3C", "3D"])
+            logs, skipped = run_parts(BUNDLED, runs, env, args.race, logdir)
         else:
             if args.peers:
                 raise LabError("PEERS applies to the bundled harness only; a lab tree's own tester decides how peers run")
@@ -325,14 +457,14 @@ def main(argv=None) -> int:
                 return 0
             check_go()
             print(f"== lab: {tree.src}: {tree.generation} tester, module {tree.module or '(GOPATH mode)'}, "
-                  f"parts {' '.join(tree.parts)}", flush=True)
+                  f"parts {' '.join(all_parts(tree.packages))}", flush=True)
+            runs = select_runs(tree.packages, args.part, args.run, tree.parts)
             set_tree_env(tree, env)
             install(tree)
             try:
                 check_shim_builds(tree, env, args.race, logdir)
-                build_daemon(tree, env, bool(args.race))
-                parts = [args.run] if args.run else tree.parts
-                logs = run_parts(tree.package_dir, parts, env, args.race, logdir)
+                build_daemon(tree, env, bool(args.race), [p for p, _ in runs])
+                logs, skipped = run_parts(tree.src, runs, env, args.race, logdir)
             finally:
                 restore(tree)
     except LabError as e:
@@ -342,7 +474,7 @@ def main(argv=None) -> int:
         print("\nlab: interrupted; the tree is restored", file=sys.stderr)
         return 130
     print(f"\n== lab: results (logs in {logdir})")
-    return table(logs)
+    return table(logs, skipped)
 
 
 if __name__ == "__main__":

@@ -1,9 +1,10 @@
 #!/usr/bin/env python3
 """Runs the selected Go tests many times in parallel to find rare failures, keeping the log of each failing run.
 
-Usage (normally through `make stress RUN=<regex> N=<runs> [W=<workers>] [LAB=<lab src dir>]`):
+Usage (normally through `make stress RUN=<regex> N=<runs> [W=<workers>] [LAB=<lab src dir>] [PART=<part>]`):
     tools/stress.py --run 3A -n 20                  the bundled harness (go/raft1)
     tools/stress.py --lab ~/6.5840/src --run 3B -n 50 -w 2
+    tools/stress.py --lab ~/6.5840/src --part 4B -n 20    the package holding part 4B (kvraft1)
     tools/stress.py --dir some/go/package --run TestX -n 100
 
 The test binary is built once (`go test -c`, with -race by default) and run N times, W at a time, each run with
@@ -219,6 +220,19 @@ def selected(binary, package_dir, run_re, env):
     return names
 
 
+def one_package(packages, args):
+    """The package and -run regex to stress: the one holding --part, else the Raft package; one test binary
+    covers one package."""
+    if not args.part:
+        return packages[0], args.run or "."
+    runs = lab.select_runs(packages, args.part, args.run, [])
+    names = sorted({p.rel for p, _ in runs})
+    if len(names) != 1:
+        raise lab.LabError(f"PART={args.part} has tests in {' and '.join(names)}; stress runs one package at a time: "
+                           f"name one part, or pick one with LAB and RUN")
+    return runs[0]
+
+
 def hand_installed(tree):
     """True when the tree's raft.go is already the shim, put there by hand (no backup of the user's file beside it):
     then it is used as it is and left in place afterwards."""
@@ -231,7 +245,8 @@ def main(argv=None):
     where = ap.add_mutually_exclusive_group()
     where.add_argument("--lab", default="", help="a lab tree's src directory (default: the bundled harness)")
     where.add_argument("--dir", default="", help="any Go package directory with tests")
-    ap.add_argument("--run", required=True, help="the go test -run regex selecting the tests")
+    ap.add_argument("--run", default="", help="the go test -run regex selecting the tests (default: all, or the part)")
+    ap.add_argument("--part", default="", help="a part (4B): its package, and its tests unless --run narrows them")
     ap.add_argument("-n", type=int, default=10, help="number of runs (default 10)")
     ap.add_argument("-w", type=int, default=0, help="parallel runs (default: the number of cores)")
     ap.add_argument("--results", default="", help="where failing logs go (default stress-results/<time>)")
@@ -256,8 +271,20 @@ def main(argv=None):
     # A runner started in the background inherits SIGINT ignored; it must still stop cleanly when sent one.
     previous_int = signal.signal(signal.SIGINT, signal.default_int_handler)
     try:
+        if args.dir:
+            if args.part:
+                raise lab.LabError("--part picks a package of a lab tree or the bundled harness, not of --dir")
+            package_dir, run_re = Path(args.dir).absolute(), args.run or "."
+            if not package_dir.is_dir():
+                raise lab.LabError(f"{package_dir} is not a directory")
+        else:
+            found = lab.detect(Path(args.lab).expanduser().absolute()) if args.lab else None
+            package, run_re = one_package(found.packages if found else lab.service_packages(lab.BUNDLED), args)
+            reasons = lab.skeleton_reasons(found.src if found else lab.BUNDLED, package)
+            if reasons:
+                raise lab.LabError(f"{package.rel}: nothing to stress, not a raftcore failure: {'; '.join(reasons)}")
+            package_dir = package.dir
         if args.lab:
-            found = lab.detect(Path(args.lab).expanduser().absolute())
             lab.check_go()
             lab.set_tree_env(found, env)
             if hand_installed(found):
@@ -267,21 +294,14 @@ def main(argv=None):
             else:
                 lab.install(found)
                 tree = found
-            lab.build_daemon(found, env, not args.no_race)
-            package_dir = found.package_dir
-        elif args.dir:
-            package_dir = Path(args.dir).absolute()
-            if not package_dir.is_dir():
-                raise lab.LabError(f"{package_dir} is not a directory")
-        else:
-            package_dir = lab.BUNDLED / "raft1"
+            lab.build_daemon(found, env, not args.no_race, [package])
         binary = scratch / "stress.test"
         build(package_dir, binary, not args.no_race, env)
-        selected(binary, package_dir, args.run, env)
+        selected(binary, package_dir, run_re, env)
         results.mkdir(parents=True, exist_ok=True)
-        print(f"== stress: {args.n} runs of -run '{args.run}', {workers} at a time; failing logs go to {results}",
-              flush=True)
-        stress = Stress(binary, package_dir, args.run, args.n, workers, results, env, args.timeout)
+        print(f"== stress: {args.n} runs of -run '{run_re}' in {package_dir}, {workers} at a time; failing logs go "
+              f"to {results}", flush=True)
+        stress = Stress(binary, package_dir, run_re, args.n, workers, results, env, args.timeout)
         threads = [threading.Thread(target=stress.worker, daemon=True) for _ in range(min(workers, args.n))]
         for t in threads:
             t.start()

@@ -188,6 +188,98 @@ class Refusals(unittest.TestCase):
             fx.close()
 
 
+SKELETON_SUBMIT = """package rsm
+
+// Submit hands req to Raft and waits until it is applied.
+func (rsm *RSM) Submit(req any) (rpc.Err, any) {
+
+	// an Op wraps req with an id
+
+	// your code here
+	return rpc.ErrWrongLeader, nil // the skeleton's placeholder
+}
+"""
+WORKING_SUBMIT = """package rsm
+
+func (rsm *RSM) Submit(req any) (rpc.Err, any) {
+	index, term, ok := rsm.rf.Start(Op{Req: req})
+	if !ok {
+		return rpc.ErrWrongLeader, nil
+	}
+	return rsm.wait(index, term)
+}
+"""
+SKELETON_DOOP = """package kvraft
+
+func (kv *KVServer) DoOp(req any) any {
+	// Your code here
+	return nil
+}
+"""
+
+
+class Parts(unittest.TestCase):
+    """Which packages and regexes PART selects, and the skeleton check, on a tree of test names only."""
+
+    def setUp(self):
+        self.tmp = tempfile.TemporaryDirectory(prefix="labparts-")
+        self.src = Path(self.tmp.name)
+        tests = {"raft1": ["TestInitialElection3A", "TestBasicAgree3B", "TestPersist13C", "TestSnapshotBasic3D"],
+                 "kvraft1/rsm": ["TestBasic4A", "TestSnapshot4C"],
+                 "kvraft1": ["TestBasic4B", "TestSnapshotRPC4C"],
+                 "shardkv1": ["TestInitQuery5A", "TestJoinBasic5B"]}
+        for rel, names in tests.items():
+            d = self.src / rel
+            d.mkdir(parents=True, exist_ok=True)
+            (d / "x_test.go").write_text("".join(f"func {n}(t *testing.T) {{}}\n" for n in names))
+        self.packages = lab.service_packages(self.src)
+
+    def tearDown(self):
+        self.tmp.cleanup()
+
+    def selected(self, part, run=""):
+        return [(p.rel, regex) for p, regex in lab.select_runs(self.packages, part, run, ["3A", "3B", "3C", "3D"])]
+
+    def test_packages_in_course_order(self):
+        self.assertEqual([p.rel for p in self.packages], ["raft1", "kvraft1/rsm", "kvraft1", "shardkv1"])
+        self.assertEqual(lab.all_parts(self.packages), ["3A", "3B", "3C", "3D", "4A", "4B", "4C", "5A", "5B"])
+
+    def test_default_is_the_raft_parts(self):
+        self.assertEqual(self.selected(""), [("raft1", p) for p in ("3A", "3B", "3C", "3D")])
+        self.assertEqual(self.selected("", "TestBasicAgree3B"), [("raft1", "TestBasicAgree3B")])
+
+    def test_a_part_runs_in_every_package_that_has_it(self):
+        self.assertEqual(self.selected("4C"), [("kvraft1/rsm", "4C"), ("kvraft1", "4C")])
+        self.assertEqual(self.selected("4b, 5A"), [("kvraft1", "4B"), ("shardkv1", "5A")])
+        self.assertEqual(self.selected("4A 4C", "Snapshot"), [("kvraft1/rsm", "Snapshot"), ("kvraft1", "Snapshot")])
+        self.assertEqual(len(self.selected("all")), 10)
+
+    def test_unknown_part_names_what_there_is(self):
+        with self.assertRaises(lab.LabError) as cm:
+            self.selected("5C")
+        self.assertIn("no tests of part 5C", str(cm.exception))
+        self.assertIn("4A 4B 4C 5A 5B", str(cm.exception))
+
+    def test_skeleton_services_are_recognised(self):
+        rsm = next(p for p in self.packages if p.rel == "kvraft1/rsm")
+        kv = next(p for p in self.packages if p.rel == "kvraft1")
+        (self.src / "kvraft1/rsm/rsm.go").write_text(SKELETON_SUBMIT)
+        (self.src / "kvraft1/server.go").write_text(SKELETON_DOOP)
+        self.assertEqual(lab.skeleton_reasons(self.src, rsm),
+                         ["kvraft1/rsm: Submit still returns ErrWrongLeader from the skeleton"])
+        self.assertEqual(len(lab.skeleton_reasons(self.src, kv)), 2)
+        (self.src / "kvraft1/rsm/rsm.go").write_text(WORKING_SUBMIT)
+        self.assertEqual(lab.skeleton_reasons(self.src, rsm), [])
+        self.assertEqual(lab.skeleton_reasons(self.src, kv),
+                         ["kvraft1: the server's DoOp still returns nil from the skeleton"])
+        self.assertEqual(lab.skeleton_reasons(self.src, self.packages[0]), [])
+
+    def test_go_body(self):
+        self.assertEqual(lab.go_body(SKELETON_SUBMIT, "Submit"), "return rpc.ErrWrongLeader, nil")
+        self.assertIsNone(lab.go_body(SKELETON_SUBMIT, "Restore"))
+        self.assertTrue(lab.go_body(WORKING_SUBMIT, "Submit").startswith("index, term, ok := rsm.rf.Start"))
+
+
 class Runs(unittest.TestCase):
     """Real runs of the shim through the fixture trees' tests."""
 

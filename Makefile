@@ -3,10 +3,12 @@
 #   make build                  release cdylib + staticlib, include/raftcore.h, ./raftcore.pc (usable in place:
 #                               PKG_CONFIG_PATH=$(pwd) and `#cgo pkg-config: raftcore`)
 #   make header-check           fails if the committed include/raftcore.h is stale
-#   make install PREFIX=/opt/x  lib/libraftcore.{so,a}, include/raftcore.h, lib/pkgconfig/raftcore.pc
+#   make install PREFIX=/opt/x  lib/libraftcore.{so,a}, include/raftcore.{h,hpp}, lib/pkgconfig/raftcore.pc
 #   make test                   every test: cargo (core, simulator, driver, ABI), header check, the C embedding
 #                               test, and the Go shim on our lab harness under -race, with peers in the test
 #                               process and again one process per peer (plus a cgocheck2 pass)
+#   make test-cpp               raftcore.hpp's own test and the 11 dslabs-cpp scenarios in C++ (cpp/tests/), linked
+#                               and again loading the library at run time (RAFTCORE_HPP_DYNAMIC)
 #   make lab [LAB=dir] [RUN=3A] the lab's tests through the shim, with a per-test table and totals: the bundled
 #            [PEERS=process]    harness (PEERS=process: one process per peer), or a lab tree's src directory, whose
 #            [PART=4A|all]      generation is detected and whose raft.go is restored afterwards; PART picks parts,
@@ -30,6 +32,7 @@ CARGO ?= cargo
 CBINDGEN ?= $(or $(shell command -v cbindgen 2>/dev/null),$(HOME)/.cargo/bin/cbindgen)
 CBINDGEN_VERSION := 0.29.4
 CC ?= cc
+CXX ?= c++
 PKG_CONFIG ?= pkg-config
 PREFIX ?= /usr/local
 LAB ?=
@@ -85,10 +88,10 @@ install: lib
 	install -d $(DESTDIR)$(PREFIX)/lib/pkgconfig $(DESTDIR)$(PREFIX)/include
 	install -m 0755 $(LIB_DIR)/libraftcore.so $(DESTDIR)$(PREFIX)/lib/
 	install -m 0644 $(LIB_DIR)/libraftcore.a $(DESTDIR)$(PREFIX)/lib/
-	install -m 0644 $(HEADER) $(DESTDIR)$(PREFIX)/include/
+	install -m 0644 $(HEADER) $(ROOT)/include/raftcore.hpp $(DESTDIR)$(PREFIX)/include/
 	$(call pc_file,$(PREFIX),$(PREFIX)/lib,$(PREFIX)/include,$(DESTDIR)$(PREFIX)/lib/pkgconfig/raftcore.pc)
 
-test: test-rust header-check shim-check test-c test-go test-tools fuzz-ci
+test: test-rust header-check shim-check test-c test-cpp test-go test-tools fuzz-ci
 
 # Go links the library through raftcore.pc in this directory. The build cache does not hash the header or the
 # library, so their digest goes into CGO_CPPFLAGS, which is part of the cache key: a rebuilt core is never
@@ -156,6 +159,30 @@ test-c: lib
 	$(CC) $(C_FLAGS) $$($(C_PKG_CONFIG) --cflags raftcore) $(ROOT)/tests/c/cluster.c -o $(C_TEST_DIR)/cluster-static \
 		$(C_TEST_DIR)/prefix/lib/libraftcore.a $$($(C_PKG_CONFIG) --static --libs-only-l raftcore | sed 's/-lraftcore//')
 	env -u LD_LIBRARY_PATH $(C_TEST_DIR)/cluster-static
+
+# The C++ tests, like the C one, see only an installed copy. Each is built twice: linked through raftcore.pc, and
+# with RAFTCORE_HPP_DYNAMIC and no -lraftcore at all (checked: no libraftcore in the binary's NEEDED list), loading
+# the installed library named by RAFTCORE_LIBRARY, as a host that cannot change its link line would.
+CPP_TEST_DIR := $(TARGET_DIR)/cpp-test
+CPP_PKG_CONFIG := PKG_CONFIG_PATH=$(CPP_TEST_DIR)/prefix/lib/pkgconfig $(PKG_CONFIG)
+CXX_FLAGS := -std=c++17 -Wall -Wextra -Werror -pthread -O2
+CPP_CFLAGS = $(CXX_FLAGS) $$($(CPP_PKG_CONFIG) --cflags raftcore)
+CPP_LIBS = $$($(CPP_PKG_CONFIG) --libs raftcore)
+CPP_DYNAMIC_ENV := env -u LD_LIBRARY_PATH RAFTCORE_LIBRARY=$(CPP_TEST_DIR)/prefix/lib/libraftcore.so
+
+.PHONY: test-cpp
+test-cpp: lib
+	rm -rf $(CPP_TEST_DIR)
+	$(MAKE) --no-print-directory -C $(ROOT) install PREFIX=$(CPP_TEST_DIR)/prefix DESTDIR=
+	$(CXX) $(CPP_CFLAGS) $(ROOT)/cpp/tests/header_test.cpp -o $(CPP_TEST_DIR)/header_test $(CPP_LIBS)
+	$(CXX) $(CPP_CFLAGS) -DRAFTCORE_HPP_DYNAMIC $(ROOT)/cpp/tests/header_test.cpp -o $(CPP_TEST_DIR)/header_test-dynamic
+	$(CXX) $(CPP_CFLAGS) $(ROOT)/cpp/tests/scenarios.cpp -o $(CPP_TEST_DIR)/scenarios $(CPP_LIBS)
+	$(CXX) $(CPP_CFLAGS) -DRAFTCORE_HPP_DYNAMIC $(ROOT)/cpp/tests/scenarios.cpp -o $(CPP_TEST_DIR)/scenarios-dynamic
+	! readelf -d $(CPP_TEST_DIR)/header_test-dynamic $(CPP_TEST_DIR)/scenarios-dynamic | grep 'NEEDED.*libraftcore'
+	env -u LD_LIBRARY_PATH $(CPP_TEST_DIR)/header_test
+	$(CPP_DYNAMIC_ENV) $(CPP_TEST_DIR)/header_test-dynamic
+	env -u LD_LIBRARY_PATH $(CPP_TEST_DIR)/scenarios
+	$(CPP_DYNAMIC_ENV) $(CPP_TEST_DIR)/scenarios-dynamic
 
 # Fuzzing (fuzz/, cargo-fuzz): with a nightly toolchain under AddressSanitizer, otherwise on stable without a
 # sanitizer (RUSTC_BOOTSTRAP lets cargo-fuzz's flags through). `make fuzz T=<target> S=<seconds>` grows

@@ -386,24 +386,31 @@ def stop_group(p):
             continue
 
 
-def run_parts(src: Path, runs, env, race, logdir):
-    """Runs each (package, regex) in its package; returns the logs of those that ran and the one-line reasons
-    for those skipped because their service is still the skeleton."""
-    logs, skipped = [], []
+def drop_skeletons(src: Path, runs):
+    """Splits the runs into those to do and one line for each whose service is still the skeleton."""
+    keep, skipped = [], []
     for package, regex in runs:
         reasons = skeleton_reasons(src, package)
         if reasons:
             line = f"{regex} in {package.rel}: skipped, not a raftcore failure: {'; '.join(reasons)}"
             print(f"== lab: {line}", flush=True)
             skipped.append(line)
-            continue
+        else:
+            keep.append((package, regex))
+    return keep, skipped
+
+
+def run_parts(runs, env, race, logdir):
+    """Runs each (package, regex) in its package; returns the logs."""
+    logs = []
+    for package, regex in runs:
         name = re.sub(r"[^A-Za-z0-9_]", "_", f"{package.rel}-{regex}")
         log = logdir / f"{len(logs):02d}-{name}.log"
         logs.append(log)
         cmd = ["go", "test", "-v", *([race] if race else []), "-count=1", "-timeout", PART_TIMEOUT, "-run", regex,
                "."]
         run(cmd, package.dir, env, log)
-    return logs, skipped
+    return logs
 
 
 def table(logs, skipped) -> int:
@@ -447,7 +454,8 @@ def main(argv=None) -> int:
             if args.peers:
                 env["RAFT_PEERS"] = args.peers
             runs = select_runs(service_packages(BUNDLED), args.part, args.run, ["3A", "3B", "3C", "3D"])
-            logs, skipped = run_parts(BUNDLED, runs, env, args.race, logdir)
+            runs, skipped = drop_skeletons(BUNDLED, runs)
+            logs = run_parts(runs, env, args.race, logdir)
         else:
             if args.peers:
                 raise LabError("PEERS applies to the bundled harness only; a lab tree's own tester decides how peers run")
@@ -458,15 +466,17 @@ def main(argv=None) -> int:
             check_go()
             print(f"== lab: {tree.src}: {tree.generation} tester, module {tree.module or '(GOPATH mode)'}, "
                   f"parts {' '.join(all_parts(tree.packages))}", flush=True)
-            runs = select_runs(tree.packages, args.part, args.run, tree.parts)
+            runs, skipped = drop_skeletons(tree.src, select_runs(tree.packages, args.part, args.run, tree.parts))
             set_tree_env(tree, env)
-            install(tree)
-            try:
-                check_shim_builds(tree, env, args.race, logdir)
-                build_daemon(tree, env, bool(args.race), [p for p, _ in runs])
-                logs, skipped = run_parts(tree.src, runs, env, args.race, logdir)
-            finally:
-                restore(tree)
+            logs = []
+            if runs:
+                install(tree)
+                try:
+                    check_shim_builds(tree, env, args.race, logdir)
+                    build_daemon(tree, env, bool(args.race), [p for p, _ in runs])
+                    logs = run_parts(runs, env, args.race, logdir)
+                finally:
+                    restore(tree)
     except LabError as e:
         print(f"lab: {e}", file=sys.stderr)
         return 2

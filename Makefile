@@ -14,6 +14,9 @@
 #            [PART=4A|all]      generation is detected and whose raft.go is restored afterwards; PART picks parts,
 #                               the labs on Raft too (4A-5C: rsm, kvraft, shardkv), a list, or all
 #   make lab-restore LAB=dir    put back the raft.go an interrupted `make lab LAB=dir` left
+#   make dslabs DSLABS=dir      the dslabs-cpp Raft lab's 11 tests with raftcore as its RaftServer (cpp/dslabs/),
+#                               in a built dslabs-cpp checkout whose student files are restored afterwards;
+#                               make dslabs-restore DSLABS=dir puts back what an interrupted run left
 #   make stress RUN=3A N=20     run tests many times in parallel (W=workers, LAB=dir, PART=4B), keep failing logs
 #   RAFT_LOG=debug make lab ... structured events of every peer; tools/raftlog.py shows them one column per peer
 #   make sim SEEDS=N | SEED=S   the core in the deterministic simulator: N random seeds, or replay one seed
@@ -36,6 +39,7 @@ CXX ?= c++
 PKG_CONFIG ?= pkg-config
 PREFIX ?= /usr/local
 LAB ?=
+DSLABS ?=
 RUN ?=
 PART ?=
 PEERS ?=
@@ -136,6 +140,15 @@ stress: build
 
 lab-restore:
 	python3 $(ROOT)/tools/lab.py --lab '$(LAB)' --restore
+
+# The dslabs-cpp Raft lab (C++): our adapter (cpp/dslabs/) over the checkout's student files, the framework's own
+# build, its 11 tests with RAFTCORE_LIBRARY set (the adapter loads the library at run time), the files restored.
+.PHONY: dslabs dslabs-restore
+dslabs: build
+	python3 $(ROOT)/tools/dslabs.py --tree '$(DSLABS)' --library '$(LIB_DIR)/libraftcore.so'
+
+dslabs-restore:
+	python3 $(ROOT)/tools/dslabs.py --tree '$(DSLABS)' --restore
 
 # The tools' own tests: make lab on fake trees of each tester generation (tools/labfixture.py: detection,
 # refusals, restoring the tree), the stress runner on a planted failure, the log viewer.

@@ -1,0 +1,142 @@
+// raftcore adapter: the dslabs-cpp Raft lab's RaftServer as a thin host of one libraftcore instance.
+// All of Raft (elections, replication, commitment) is raftcore's; this class carries its messages over the
+// framework's RPCs, keeps its persisted state in memory (the lab never restarts a server) and hands committed
+// commands to the lab's learner action (app_next_).
+//
+// The threading rule
+//   Three kinds of threads meet here, and work crosses between them only in these ways:
+//   1. The server's poll thread (its rrr::PollMgr, which also runs its RPC handlers and Setup as coroutines)
+//      is the only thread that touches the framework: proxies and Call_Async, futures' callbacks, app_next_.
+//   2. raftcore's own threads (per instance an event loop calling send_rpc and persist, and an applier calling
+//      apply) never touch the framework and never wait for it: send_rpc and apply only push a task onto this
+//      server's work queue (a mutex-protected deque) and return; persist copies the bytes under a mutex.
+//   3. A job that RaftCommo's constructor registers on the poll manager (rrr::Job; the poll loop asks it
+//      Ready() about once a millisecond and runs Work() in a coroutine) drains that queue on the poll thread:
+//      it sends each request with Call_Async, delivers each committed command to app_next_, in order, and
+//      times out calls that never completed. A future's callback (poll thread) reports the reply to raftcore.
+//   Calls into raftcore that wait for its event loop (raft_start, raft_handle_rpc, raft_rpc_reply) are made
+//   from framework threads only (the tests' threads, raw pthreads included, and the poll thread), never from
+//   a raftcore callback, and never while holding the queue's mutex or mtx_; the event loop never waits for a
+//   framework thread, so no cycle of waits exists. An RPC handler calls raft_handle_rpc synchronously in its
+//   coroutine: it waits only for that event loop (it persists in memory, so well under a millisecond), and the
+//   reply leaves with defer->reply() on the same thread.
+//
+// When Raft starts
+//   The framework builds a site's RaftServer and then its RaftCommo on the same setup thread, so the commo
+//   finds its server through a thread-local pointer and attaches itself. Every instance starts when the last
+//   server of the partition hosted in this process has attached its transport (the lab's five share one
+//   process, and its test coroutine starts at that same moment), so that no early server spends the initial
+//   election's RPC budget campaigning alone (in a deployment of one process per site, that is each site's own
+//   transport). Setup() starts nothing: a site's Setup() runs as soon as its own transport exists, before its
+//   peers have theirs, and site 0's only after the test's first yield, when test 1 has checked every term.
+#pragma once
+
+#include "../__dep__.h"
+#include "../constants.h"
+#include "../scheduler.h"
+#include "../classic/tpc_command.h"
+#include "commo.h"
+#include "raftcore.h"
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <map>
+#include <mutex>
+#include <string>
+#include <vector>
+
+namespace janus {
+
+class RaftServer : public TxLogServer {
+ public:
+  // The RaftServer most recently constructed on the calling thread, if any.
+  static RaftServer* ConstructedOnThisThread();
+
+  // Called by RaftCommo's constructor: attaches the server's transport and its poll-thread job, and starts
+  // the instances of the partition once all local servers have one.
+  void AttachTransport(RaftCommo* commo);
+
+  // The poll-thread job: whether there is work, and doing it (poll thread only).
+  bool HasWork();
+  void RunWork();
+
+  // A peer's raftcore request of `kind`, on the poll thread inside an RPC handler: true with `reply` filled if
+  // the instance handled it, false if it could not (not started yet, or it refused the bytes).
+  bool HandleRaftRpc(uint32_t kind, const std::string& request, std::string* reply);
+
+ private:
+  using Clock = std::chrono::steady_clock;
+
+  void StartRaft();
+  void Post(std::function<void()> task);
+  void SendOnPollThread(uint32_t peer, uint32_t kind, uint64_t req_id, const std::string& request);
+  void FinishCall(uint64_t req_id, bool ok, const std::string& reply);
+  void ExpireCalls(Clock::time_point now);
+  void Deliver(uint64_t index, const std::string& command);
+
+  // raftcore's callbacks; `user` is the RaftServer.
+  static void OnSendRpc(uint64_t user, uint32_t peer, uint32_t kind, uint64_t req_id, const uint8_t* req,
+                        size_t len);
+  static int32_t OnPersist(uint64_t user, const uint8_t* state, size_t state_len, const uint8_t* snapshot,
+                           size_t snapshot_len);
+  static int32_t OnApply(uint64_t user, const RaftApplyMsg* msg);
+  static void OnLog(uint64_t user, int32_t level, const uint8_t* msg, size_t len);
+
+  // Fixed at construction: the partition's sites in raftcore's peer order, and this server's place in it.
+  parid_t par_id_ = 0;
+  std::vector<siteid_t> peers_;
+  uint32_t me_ = 0;
+
+  std::atomic<RaftCommo*> transport_{nullptr};
+  std::mutex start_mtx_;
+  std::atomic<uint64_t> raft_{0};  // the instance's handle, 0 until started
+
+  std::mutex work_mtx_;
+  std::deque<std::function<void()>> work_;
+  std::atomic<bool> has_work_{false};
+
+  // Calls sent and not yet reported to raftcore, by request id, with the time they count as lost.
+  std::mutex calls_mtx_;
+  std::map<uint64_t, Clock::time_point> calls_;
+  Clock::time_point next_expiry_check_{};  // poll thread only
+
+  std::mutex persist_mtx_;
+  std::string raft_state_;
+  std::string raft_snapshot_;
+
+  uint64_t next_apply_ = 1;  // poll thread only
+
+  /* do not modify this class below here */
+
+ public:
+  RaftServer(Frame *frame) ;
+  ~RaftServer() ;
+
+  bool Start(shared_ptr<Marshallable> &cmd, uint64_t *index, uint64_t *term);
+  void GetState(bool *is_leader, uint64_t *term);
+
+ private:
+  std::atomic<bool> disconnected_{false};
+  void Setup();
+
+ public:
+  void Disconnect(const bool disconnect = true);
+  void Reconnect() {
+    Disconnect(false);
+  }
+  bool IsDisconnected();
+
+  virtual bool HandleConflicts(Tx& dtxn,
+                               innid_t inn_id,
+                               vector<string>& conflicts) {
+    verify(0);
+    return false;
+  };
+  RaftCommo* commo() {
+    return (RaftCommo*)commo_;
+  }
+};
+} // namespace janus

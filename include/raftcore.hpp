@@ -1,7 +1,11 @@
 /*
- * raftcore.hpp: a header-only C++17 layer over the C ABI of raftcore.h (docs/ABI.md is the contract). It adds
- * ownership and errors, nothing of the protocol: a raftcore::Node owns one instance and its callbacks, every
- * failed call throws a raftcore::Error, and no C++ exception ever unwinds into the library.
+ * raftcore.hpp: a header-only C++ layer over the C ABI of raftcore.h (docs/ABI.md is the contract), for C++14 and
+ * later. It adds ownership and errors, nothing of the protocol: a raftcore::Node owns one instance and its
+ * callbacks, every failed call throws a raftcore::Error, and no C++ exception ever unwinds into the library.
+ *
+ * Language: C++14 is the floor because hosts such as the dslabs-cpp framework are fixed at -std=c++14, so nothing
+ * here needs C++17 (no std::string_view, no inline variables). Text is passed as raftcore::TextView, which under
+ * C++17 and later also converts to std::string_view, so a callback may be written taking either.
  *
  * Errors
  * - Every status other than RAFT_STATUS_OK throws raftcore::Error, carrying the status (code(), name()) and the
@@ -24,8 +28,8 @@
  *   library detaches that thread) and the Callbacks are freed once that callback returns.
  *
  * Callbacks (see Callbacks below for each one's thread and duty)
- * - Every ByteView, ApplyMsg and std::string_view a callback receives is valid only during the call: copy what
- *   you keep.
+ * - Every ByteView, ApplyMsg and TextView a callback receives is valid only during the call: copy what you
+ *   keep.
  * - send_rpc, persist and log run on the instance's event-loop thread: they must not block, and must not call
  *   start, snapshot, handle_rpc or rpc_reply of their own instance (those throw RAFT_STATUS_INVALID_ARGUMENT
  *   there instead of deadlocking); hand the request to another thread.
@@ -61,9 +65,12 @@
 #include <memory>
 #include <stdexcept>
 #include <string>
-#include <string_view>
 #include <utility>
 #include <vector>
+
+#if __cplusplus >= 201703L
+#include <string_view>
+#endif
 
 #ifdef RAFTCORE_HPP_DYNAMIC
 #include <dlfcn.h>
@@ -74,10 +81,15 @@
 
 namespace raftcore {
 
-/// Raised by the header when the library cannot be loaded at run time (RAFTCORE_HPP_DYNAMIC).
-inline constexpr int32_t LOAD_FAILED = -100;
-/// Raised by the header when the library implements another RAFT_ABI_VERSION than this header.
-inline constexpr int32_t ABI_MISMATCH = -101;
+/// The codes the header raises itself, outside the library's RaftStatus range. An enumeration rather than
+/// constants: it needs no inline variables to have one definition across translation units, and converts to the
+/// int32_t that Error::code() returns.
+enum HeaderStatus : int32_t {
+    /// The library cannot be loaded at run time (RAFTCORE_HPP_DYNAMIC).
+    LOAD_FAILED = -100,
+    /// The library implements another RAFT_ABI_VERSION than this header.
+    ABI_MISMATCH = -101,
+};
 
 /// The name of a status code ("CLOSED" for RAFT_STATUS_CLOSED), or "UNKNOWN_STATUS".
 inline const char* status_name(int32_t code) noexcept {
@@ -120,14 +132,47 @@ private:
     std::shared_ptr<const std::string> message_;
 };
 
+/// Borrowed text: a pointer and a length (not NUL-terminated), valid only as long as what they point into. What
+/// std::string_view would be, had C++14 one; under C++17 and later it converts to std::string_view.
+class TextView {
+public:
+    constexpr TextView() noexcept = default;
+    constexpr TextView(const char* data, size_t size) noexcept : data_(size ? data : nullptr), size_(size) {}
+    TextView(const std::string& text) noexcept : TextView(text.data(), text.size()) {}
+
+    constexpr const char* data() const noexcept { return data_; }
+    constexpr size_t size() const noexcept { return size_; }
+    constexpr bool empty() const noexcept { return size_ == 0; }
+    constexpr const char* begin() const noexcept { return data_; }
+    constexpr const char* end() const noexcept { return data_ + size_; }
+    constexpr char operator[](size_t i) const noexcept { return data_[i]; }
+
+    /// A copy that outlives the view (what a callback keeps).
+    std::string to_string() const { return std::string(begin(), end()); }
+    /// Explicit, as std::string_view's is, so that no copy is made unasked.
+    explicit operator std::string() const { return to_string(); }
+
+#if __cplusplus >= 201703L
+    constexpr TextView(std::string_view text) noexcept : TextView(text.data(), text.size()) {}
+    constexpr operator std::string_view() const noexcept { return std::string_view(data_, size_); }
+#endif
+
+private:
+    const char* data_ = nullptr;
+    size_t size_ = 0;
+};
+
 /// Borrowed bytes: a pointer and a length, valid only as long as what they point into.
 class ByteView {
 public:
     constexpr ByteView() noexcept = default;
     constexpr ByteView(const uint8_t* data, size_t size) noexcept : data_(size ? data : nullptr), size_(size) {}
     ByteView(const std::vector<uint8_t>& bytes) noexcept : ByteView(bytes.data(), bytes.size()) {}
-    ByteView(std::string_view text) noexcept : ByteView(reinterpret_cast<const uint8_t*>(text.data()), text.size()) {}
-    ByteView(const std::string& text) noexcept : ByteView(std::string_view(text)) {}
+    ByteView(TextView text) noexcept : ByteView(reinterpret_cast<const uint8_t*>(text.data()), text.size()) {}
+    ByteView(const std::string& text) noexcept : ByteView(TextView(text)) {}
+#if __cplusplus >= 201703L
+    ByteView(std::string_view text) noexcept : ByteView(TextView(text)) {}
+#endif
 
     constexpr const uint8_t* data() const noexcept { return data_; }
     constexpr size_t size() const noexcept { return size_; }
@@ -169,7 +214,7 @@ struct Callbacks {
     /// shutting the instance down, which stops the applier.
     std::function<bool(const ApplyMsg& msg)> apply;
     /// Event-loop thread; must not block. Optional.
-    std::function<void(RaftLogLevel level, std::string_view message)> log;
+    std::function<void(RaftLogLevel level, TextView message)> log;
 };
 
 /// The settings of one instance (RaftConfig); timing fields left at 0 take the library's defaults.
@@ -354,17 +399,21 @@ struct CallbackBox {
     bool orphaned = false;
 };
 
-/// The box whose callback this thread is running, if any (a library thread serves a single instance).
-inline thread_local CallbackBox* running_box = nullptr;
+/// The box whose callback this thread is running, if any (a library thread serves a single instance). A
+/// function's static, because that has one definition across translation units without C++17 inline variables.
+inline CallbackBox*& running_box() noexcept {
+    static thread_local CallbackBox* box = nullptr;
+    return box;
+}
 
 /// Marks the callback in progress for the thread and frees an orphaned box when it ends.
 class RunningCallback {
 public:
-    explicit RunningCallback(CallbackBox* box) noexcept : box_(box), outer_(running_box) { running_box = box; }
+    explicit RunningCallback(CallbackBox* box) noexcept : box_(box), outer_(running_box()) { running_box() = box; }
     RunningCallback(const RunningCallback&) = delete;
     RunningCallback& operator=(const RunningCallback&) = delete;
     ~RunningCallback() {
-        running_box = outer_;
+        running_box() = outer_;
         if (box_->orphaned && outer_ != box_) {
             delete box_;
         }
@@ -439,7 +488,7 @@ inline void on_log(uint64_t user, int32_t level, const uint8_t* msg, size_t len)
     RunningCallback running(box);
     try {
         box->callbacks.log(static_cast<RaftLogLevel>(level),
-                           std::string_view(reinterpret_cast<const char*>(msg), msg ? len : 0));
+                           TextView(reinterpret_cast<const char*>(msg), msg ? len : 0));
     } catch (const std::exception& e) {
         report_exception(box, "log", e.what(), "the message is dropped");
     } catch (...) {
@@ -620,7 +669,7 @@ private:
             }
             handle_ = 0;
         }
-        if (box_ && detail::running_box == box_.get()) {
+        if (box_ && detail::running_box() == box_.get()) {
             // Destroyed from inside its own callback: that callback's frame frees the box when it returns.
             box_->orphaned = true;
             box_.release();

@@ -301,11 +301,14 @@ class Restore(unittest.TestCase):
         dslabs.install(tree)
         self.assertIn(dslabs.ADAPTER_MARK, (self.fx.raft / "server.h").read_text())
         self.assertTrue((self.fx.raft / "raftcore.h").exists())
+        self.assertEqual((self.fx.raft / "raftcore.hpp").read_bytes(),
+                         (dslabs.ROOT / "include" / "raftcore.hpp").read_bytes(),
+                         "the C++ header the adapter uses is installed beside it")
         self.assertFalse((self.fx.raft / "raft_rpc.h").exists(), "the generated header must be regenerated")
         self.assertTrue((self.fx.raft / ".server.h.raftcore-orig").exists())
         restored, removed = dslabs.restore(tree)
         self.assertIn("server.h", restored)
-        self.assertEqual(removed, ["raftcore.h"])
+        self.assertEqual(removed, ["raftcore.h", "raftcore.hpp"])
         self.assertTrue(self.fx.unchanged())
         self.assertFalse((self.fx.raft / dslabs.MANIFEST).exists())
         self.assertEqual(list(self.fx.raft.glob(".*raftcore-orig")), [])

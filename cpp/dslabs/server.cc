@@ -1,87 +1,25 @@
-// raftcore adapter: RaftServer. Starts one raftcore instance per server, implements its callbacks as hand-overs
-// to the poll thread, and maps the lab's Start/GetState/Disconnect onto it (server.h states the threading rule).
+// raftcore adapter: RaftServer. Starts one raftcore::Node per server, implements its callbacks as hand-overs to
+// the poll thread, and maps the lab's Start/GetState/Disconnect onto it (server.h states the threading rule).
 #include "server.h"
 #include "exec.h"
 #include "frame.h"
 #include "coordinator.h"
 #include "../classic/tpc_command.h"
 
-#include <dlfcn.h>
-
-#include <cstdlib>
-#include <cstring>
+#include <string>
 
 namespace janus {
 
 namespace {
 
-// The library's functions, resolved at run time from RAFTCORE_LIBRARY (else "libraftcore.so" on the loader's
-// path): the framework's build cannot be given -lraftcore without editing it. This is raftcore.h's C ABI used
-// directly, because the framework compiles with -std=c++14 and raftcore.hpp needs C++17.
-struct RaftcoreApi {
-  decltype(&raft_abi_version) abi_version;
-  decltype(&raft_make) make;
-  decltype(&raft_start) start;
-  decltype(&raft_get_state) get_state;
-  decltype(&raft_handle_rpc) handle_rpc;
-  decltype(&raft_rpc_reply) rpc_reply;
-  decltype(&raft_kill) kill;
-  decltype(&raft_buf_free) buf_free;
-};
-
-template <typename Fn>
-void Resolve(void* library, const std::string& path, const char* symbol, Fn& out) {
-  void* address = dlsym(library, symbol);
-  if (address == nullptr) {
-    Log_fatal("raftcore adapter: %s has no symbol %s", path.c_str(), symbol);
-  }
-  static_assert(sizeof(Fn) == sizeof(void*), "function and object pointers differ in size");
-  memcpy(&out, &address, sizeof out);
+// raftcore's bytes as the framework's strings: always a copy, since what a callback receives lives only during
+// the call.
+std::string ToString(raftcore::ByteView bytes) {
+  return std::string(bytes.begin(), bytes.end());
 }
 
-RaftcoreApi LoadApi() {
-  const char* from_env = getenv("RAFTCORE_LIBRARY");
-  const std::string path = from_env != nullptr && *from_env != '\0' ? from_env : "libraftcore.so";
-  void* library = dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL);
-  if (library == nullptr) {
-    const char* why = dlerror();
-    Log_fatal("raftcore adapter: cannot load %s (set RAFTCORE_LIBRARY to libraftcore.so's path): %s",
-              path.c_str(), why != nullptr ? why : "dlopen failed");
-  }
-  RaftcoreApi api{};
-  Resolve(library, path, "raft_abi_version", api.abi_version);
-  Resolve(library, path, "raft_make", api.make);
-  Resolve(library, path, "raft_start", api.start);
-  Resolve(library, path, "raft_get_state", api.get_state);
-  Resolve(library, path, "raft_handle_rpc", api.handle_rpc);
-  Resolve(library, path, "raft_rpc_reply", api.rpc_reply);
-  Resolve(library, path, "raft_kill", api.kill);
-  Resolve(library, path, "raft_buf_free", api.buf_free);
-  if (api.abi_version() != RAFT_ABI_VERSION) {
-    Log_fatal("raftcore adapter: %s implements ABI version %u, the adapter was built for %u", path.c_str(),
-              api.abi_version(), (unsigned)RAFT_ABI_VERSION);
-  }
-  return api;
-}
-
-const RaftcoreApi& Api() {
-  static const RaftcoreApi api = LoadApi();
-  return api;
-}
-
-// A RaftBuf the library filled, released once.
-class OwnedBuf {
- public:
-  OwnedBuf() = default;
-  OwnedBuf(const OwnedBuf&) = delete;
-  OwnedBuf& operator=(const OwnedBuf&) = delete;
-  ~OwnedBuf() { Api().buf_free(buf_); }
-  RaftBuf* out() { return &buf_; }
-  std::string bytes() const { return std::string(reinterpret_cast<const char*>(buf_.ptr), buf_.len); }
-
- private:
-  RaftBuf buf_{nullptr, 0, 0};
-};
+// The framework's logging formats a line into a 1000-byte buffer without bounds, so raftcore's text is cut.
+#define RAFTCORE_TEXT "%.700s"
 
 // A Marshallable as bytes that travel in raftcore's log, and back: the framework's own encoding, the one its
 // RPCs use for a MarshallDeputy, so the object comes back as the type the test gave Start().
@@ -157,11 +95,14 @@ RaftServer::RaftServer(Frame * frame) {
 }
 
 RaftServer::~RaftServer() {
-  // The lab's process never destroys its servers; a destroyed one must still not leave callbacks behind.
-  uint64_t raft = raft_.exchange(0);
-  if (raft != 0) {
-    Api().kill(raft, nullptr);
-  }
+  // The lab's process never destroys its servers; a destroyed one must still not leave callbacks behind, so the
+  // instance is killed (its threads joined) before any member its callbacks use goes away.
+  started_.store(false);
+  raft_ = raftcore::Node();
+}
+
+raftcore::Node* RaftServer::Raft() {
+  return started_.load(std::memory_order_acquire) ? &raft_ : nullptr;
 }
 
 void RaftServer::AttachTransport(RaftCommo* commo) {
@@ -186,34 +127,55 @@ void RaftServer::AttachTransport(RaftCommo* commo) {
 
 void RaftServer::StartRaft() {
   std::lock_guard<std::mutex> lock(start_mtx_);
-  if (raft_.load() != 0) {
+  if (started_.load()) {
     return;
   }
-  RaftConfig cfg{};
-  cfg.me = me_;
-  cfg.peers = peers_.size();
-  // 0 takes raftcore's defaults, 150 ms heartbeats and 450-750 ms elections, which fit the lab's RPC budget:
-  // a leader's heartbeat costs one RPC per follower, about 27 per idle second with 4 followers (the limit is
-  // 60), and the test allows 5 s for an election.
-  cfg.heartbeat_ms = 0;
-  cfg.election_timeout_min_ms = 0;
-  cfg.election_timeout_max_ms = 0;
-  cfg.seed = 0;
-  RaftCallbacks callbacks{};
-  callbacks.user = static_cast<uint64_t>(reinterpret_cast<uintptr_t>(this));
-  callbacks.send_rpc = &RaftServer::OnSendRpc;
-  callbacks.persist = &RaftServer::OnPersist;
-  callbacks.apply = &RaftServer::OnApply;
-  callbacks.log = &RaftServer::OnLog;
-  uint64_t handle = 0;
-  OwnedBuf err;
-  int32_t status = Api().make(&cfg, &callbacks, &handle, err.out());
-  if (status != RAFT_STATUS_OK) {
-    Log_fatal("raftcore adapter: raft_make for peer %u of %zu failed (%d): %s", me_, peers_.size(), status,
-              err.bytes().c_str());
+  raftcore::Config config;
+  config.me = me_;
+  config.peers = peers_.size();
+  // Timing left at 0 takes raftcore's defaults, 150 ms heartbeats and 450-750 ms elections, which fit the lab's
+  // RPC budget: a leader's heartbeat costs one RPC per follower, about 27 per idle second with 4 followers (the
+  // limit is 60), and the test allows 5 s for an election. Seed 0 draws the jitter from entropy.
+  try {
+    raft_ = raftcore::Node(config, MakeCallbacks());
+  } catch (const raftcore::Error& e) {
+    Log_fatal("raftcore adapter: starting peer %u of %zu failed: " RAFTCORE_TEXT "%s", me_, peers_.size(),
+              e.what(), e.code() == raftcore::LOAD_FAILED ? " (set RAFTCORE_LIBRARY to libraftcore.so's path)" : "");
   }
-  // raftcore calls back no sooner than its first election timeout, long after this store.
-  raft_.store(handle);
+  // raftcore calls back no sooner than its first election timeout, long after this store; until then the
+  // callbacks touch only the work queue and the persisted bytes, never raft_.
+  started_.store(true, std::memory_order_release);
+}
+
+raftcore::Callbacks RaftServer::MakeCallbacks() {
+  raftcore::Callbacks callbacks;
+  callbacks.send_rpc = [this](uint32_t peer, uint32_t kind, uint64_t req_id, raftcore::ByteView request) {
+    std::string bytes = ToString(request);
+    Post([this, peer, kind, req_id, bytes]() { SendOnPollThread(peer, kind, req_id, bytes); });
+  };
+  callbacks.persist = [this](raftcore::ByteView state, raftcore::ByteView snapshot) {
+    // The lab never restarts a server, so memory is stable storage enough; kept so a host could restart from it.
+    std::lock_guard<std::mutex> lock(persist_mtx_);
+    raft_state_ = ToString(state);
+    raft_snapshot_ = ToString(snapshot);
+    return true;
+  };
+  callbacks.apply = [this](const raftcore::ApplyMsg& msg) {
+    if (!msg.command_valid) {
+      return true;  // no snapshot is ever taken in this lab, so none is ever installed
+    }
+    uint64_t index = msg.index;
+    std::string command = ToString(msg.data);
+    Post([this, index, command]() { Deliver(index, command); });
+    return true;
+  };
+  callbacks.log = [this](RaftLogLevel level, raftcore::TextView message) {
+    if (level > RAFT_LOG_LEVEL_WARN) {
+      return;
+    }
+    Log_warn("raftcore peer %u: " RAFTCORE_TEXT, me_, message.to_string().c_str());
+  };
+  return callbacks;
 }
 
 void RaftServer::Setup() {
@@ -249,15 +211,6 @@ void RaftServer::RunWork() {
   }
 }
 
-void RaftServer::OnSendRpc(uint64_t user, uint32_t peer, uint32_t kind, uint64_t req_id, const uint8_t* req,
-                           size_t len) {
-  auto* server = reinterpret_cast<RaftServer*>(static_cast<uintptr_t>(user));
-  std::string request(reinterpret_cast<const char*>(req), len);
-  server->Post([server, peer, kind, req_id, request]() {
-    server->SendOnPollThread(peer, kind, req_id, request);
-  });
-}
-
 void RaftServer::SendOnPollThread(uint32_t peer, uint32_t kind, uint64_t req_id, const std::string& request) {
   RaftCommo* transport = transport_.load();
   bool sent = false;
@@ -287,15 +240,15 @@ void RaftServer::FinishCall(uint64_t req_id, bool ok, const std::string& reply) 
     }
     calls_.erase(it);
   }
-  uint64_t raft = raft_.load();
-  if (raft == 0) {
+  raftcore::Node* raft = Raft();
+  if (raft == nullptr) {
     return;
   }
-  OwnedBuf err;
-  int32_t status = Api().rpc_reply(raft, req_id, ok, reinterpret_cast<const uint8_t*>(reply.data()),
-                                   ok ? reply.size() : 0, err.out());
-  if (status != RAFT_STATUS_OK && status != RAFT_STATUS_CLOSED) {
-    Log_error("raftcore adapter: raft_rpc_reply failed (%d): %s", status, err.bytes().c_str());
+  try {
+    // False (killed meanwhile) needs nothing more: nobody is left to tell.
+    raft->rpc_reply(req_id, ok, ok ? raftcore::ByteView(reply) : raftcore::ByteView());
+  } catch (const raftcore::Error& e) {
+    Log_error("raftcore adapter: " RAFTCORE_TEXT, e.what());
   }
 }
 
@@ -315,43 +268,19 @@ void RaftServer::ExpireCalls(Clock::time_point now) {
 }
 
 bool RaftServer::HandleRaftRpc(uint32_t kind, const std::string& request, std::string* reply) {
-  uint64_t raft = raft_.load();
-  if (raft == 0) {
+  raftcore::Node* raft = Raft();
+  if (raft == nullptr) {
     return false;
   }
-  OwnedBuf out;
-  OwnedBuf err;
-  int32_t status = Api().handle_rpc(raft, kind, reinterpret_cast<const uint8_t*>(request.data()), request.size(),
-                                    out.out(), err.out());
-  if (status != RAFT_STATUS_OK) {
-    if (status != RAFT_STATUS_CLOSED) {
-      Log_error("raftcore adapter: raft_handle_rpc failed (%d): %s", status, err.bytes().c_str());
+  try {
+    *reply = ToString(raft->handle_rpc(kind, request));
+    return true;
+  } catch (const raftcore::Error& e) {
+    if (e.code() != RAFT_STATUS_CLOSED) {
+      Log_error("raftcore adapter: " RAFTCORE_TEXT, e.what());
     }
     return false;
   }
-  *reply = out.bytes();
-  return true;
-}
-
-int32_t RaftServer::OnPersist(uint64_t user, const uint8_t* state, size_t state_len, const uint8_t* snapshot,
-                              size_t snapshot_len) {
-  // The lab never restarts a server, so memory is stable storage enough; kept so a host could restart from it.
-  auto* server = reinterpret_cast<RaftServer*>(static_cast<uintptr_t>(user));
-  std::lock_guard<std::mutex> lock(server->persist_mtx_);
-  server->raft_state_.assign(reinterpret_cast<const char*>(state), state_len);
-  server->raft_snapshot_.assign(reinterpret_cast<const char*>(snapshot), snapshot_len);
-  return 0;
-}
-
-int32_t RaftServer::OnApply(uint64_t user, const RaftApplyMsg* msg) {
-  auto* server = reinterpret_cast<RaftServer*>(static_cast<uintptr_t>(user));
-  if (!msg->command_valid) {
-    return 0;  // no snapshot is ever taken in this lab, so none is ever installed
-  }
-  uint64_t index = msg->index;
-  std::string command(reinterpret_cast<const char*>(msg->data), msg->len);
-  server->Post([server, index, command]() { server->Deliver(index, command); });
-  return 0;
 }
 
 void RaftServer::Deliver(uint64_t index, const std::string& command) {
@@ -363,52 +292,39 @@ void RaftServer::Deliver(uint64_t index, const std::string& command) {
   }
 }
 
-void RaftServer::OnLog(uint64_t user, int32_t level, const uint8_t* msg, size_t len) {
-  if (level > RAFT_LOG_LEVEL_WARN) {
-    return;
-  }
-  auto* server = reinterpret_cast<RaftServer*>(static_cast<uintptr_t>(user));
-  std::string text(reinterpret_cast<const char*>(msg), len);
-  Log_warn("raftcore peer %u: %s", server->me_, text.c_str());
-}
-
 bool RaftServer::Start(shared_ptr<Marshallable> &cmd,
                        uint64_t *index,
                        uint64_t *term) {
   *index = 0;
   *term = 0;
-  uint64_t raft = raft_.load();
-  if (raft == 0) {
+  raftcore::Node* raft = Raft();
+  if (raft == nullptr) {
     return false;
   }
-  std::string bytes = CommandToBytes(cmd);
-  int64_t at = -1;
-  int64_t in_term = 0;
-  bool is_leader = false;
-  OwnedBuf err;
-  int32_t status = Api().start(raft, reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size(), &at, &in_term,
-                               &is_leader, err.out());
-  if (status != RAFT_STATUS_OK) {
-    Log_error("raftcore adapter: raft_start failed (%d): %s", status, err.bytes().c_str());
+  try {
+    raftcore::StartResult started = raft->start(CommandToBytes(cmd));
+    *term = started.term;
+    *index = started.is_leader ? started.index : 0;
+    return started.is_leader;
+  } catch (const raftcore::Error& e) {
+    Log_error("raftcore adapter: " RAFTCORE_TEXT, e.what());
     return false;
   }
-  *term = in_term;
-  *index = is_leader ? at : 0;
-  return is_leader;
 }
 
 void RaftServer::GetState(bool *is_leader, uint64_t *term) {
   *is_leader = false;
   *term = 0;
-  uint64_t raft = raft_.load();
-  if (raft == 0) {
+  raftcore::Node* raft = Raft();
+  if (raft == nullptr) {
     return;
   }
-  int64_t current = 0;
-  bool leader = false;
-  if (Api().get_state(raft, &current, &leader, nullptr) == RAFT_STATUS_OK) {
-    *is_leader = leader;
-    *term = current;
+  try {
+    raftcore::State state = raft->state();
+    *is_leader = state.is_leader;
+    *term = state.term;
+  } catch (const raftcore::Error&) {
+    // Stopped (killed, or a failed callback): neither leading nor in any term the tests could use.
   }
 }
 

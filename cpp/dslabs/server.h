@@ -1,25 +1,29 @@
 // raftcore adapter: the dslabs-cpp Raft lab's RaftServer as a thin host of one libraftcore instance.
 // All of Raft (elections, replication, commitment) is raftcore's; this class carries its messages over the
 // framework's RPCs, keeps its persisted state in memory (the lab never restarts a server) and hands committed
-// commands to the lab's learner action (app_next_).
+// commands to the lab's learner action (app_next_). The instance is a raftcore::Node of include/raftcore.hpp
+// in dynamic mode: the framework's build cannot gain -lraftcore, so the header loads the library at run time
+// (RAFTCORE_LIBRARY), and its C++14 floor matches the framework's -std=c++14.
 //
 // The threading rule
 //   Three kinds of threads meet here, and work crosses between them only in these ways:
 //   1. The server's poll thread (its rrr::PollMgr, which also runs its RPC handlers and Setup as coroutines)
 //      is the only thread that touches the framework: proxies and Call_Async, futures' callbacks, app_next_.
 //   2. raftcore's own threads (per instance an event loop calling send_rpc and persist, and an applier calling
-//      apply) never touch the framework and never wait for it: send_rpc and apply only push a task onto this
-//      server's work queue (a mutex-protected deque) and return; persist copies the bytes under a mutex.
+//      apply: the Node's Callbacks) never touch the framework and never wait for it: send_rpc and apply only
+//      push a task onto this server's work queue (a mutex-protected deque) and return; persist copies the bytes
+//      under a mutex.
 //   3. A job that RaftCommo's constructor registers on the poll manager (rrr::Job; the poll loop asks it
 //      Ready() about once a millisecond and runs Work() in a coroutine) drains that queue on the poll thread:
 //      it sends each request with Call_Async, delivers each committed command to app_next_, in order, and
 //      times out calls that never completed. A future's callback (poll thread) reports the reply to raftcore.
-//   Calls into raftcore that wait for its event loop (raft_start, raft_handle_rpc, raft_rpc_reply) are made
-//   from framework threads only (the tests' threads, raw pthreads included, and the poll thread), never from
-//   a raftcore callback, and never while holding the queue's mutex or mtx_; the event loop never waits for a
-//   framework thread, so no cycle of waits exists. An RPC handler calls raft_handle_rpc synchronously in its
+//   Calls into raftcore that wait for its event loop (Node::start, handle_rpc, rpc_reply) are made from
+//   framework threads only (the tests' threads, raw pthreads included, and the poll thread), never from a
+//   raftcore callback, and never while holding the queue's mutex or mtx_; the event loop never waits for a
+//   framework thread, so no cycle of waits exists. An RPC handler calls Node::handle_rpc synchronously in its
 //   coroutine: it waits only for that event loop (it persists in memory, so well under a millisecond), and the
-//   reply leaves with defer->reply() on the same thread.
+//   reply leaves with defer->reply() on the same thread. The Node is made once, before it is published
+//   (started_); from then on its member functions may be called from any of these threads at once.
 //
 // When Raft starts
 //   The framework builds a site's RaftServer and then its RaftCommo on the same setup thread, so the commo
@@ -36,7 +40,13 @@
 #include "../scheduler.h"
 #include "../classic/tpc_command.h"
 #include "commo.h"
-#include "raftcore.h"
+
+// Before the include, in the one header through which every translation unit sees raftcore.hpp, so that all of
+// them agree on the mode.
+#ifndef RAFTCORE_HPP_DYNAMIC
+#define RAFTCORE_HPP_DYNAMIC
+#endif
+#include "raftcore.hpp"
 
 #include <atomic>
 #include <chrono>
@@ -71,19 +81,14 @@ class RaftServer : public TxLogServer {
   using Clock = std::chrono::steady_clock;
 
   void StartRaft();
+  raftcore::Callbacks MakeCallbacks();
+  // The started instance, or nullptr before StartRaft.
+  raftcore::Node* Raft();
   void Post(std::function<void()> task);
   void SendOnPollThread(uint32_t peer, uint32_t kind, uint64_t req_id, const std::string& request);
   void FinishCall(uint64_t req_id, bool ok, const std::string& reply);
   void ExpireCalls(Clock::time_point now);
   void Deliver(uint64_t index, const std::string& command);
-
-  // raftcore's callbacks; `user` is the RaftServer.
-  static void OnSendRpc(uint64_t user, uint32_t peer, uint32_t kind, uint64_t req_id, const uint8_t* req,
-                        size_t len);
-  static int32_t OnPersist(uint64_t user, const uint8_t* state, size_t state_len, const uint8_t* snapshot,
-                           size_t snapshot_len);
-  static int32_t OnApply(uint64_t user, const RaftApplyMsg* msg);
-  static void OnLog(uint64_t user, int32_t level, const uint8_t* msg, size_t len);
 
   // Fixed at construction: the partition's sites in raftcore's peer order, and this server's place in it.
   parid_t par_id_ = 0;
@@ -92,7 +97,7 @@ class RaftServer : public TxLogServer {
 
   std::atomic<RaftCommo*> transport_{nullptr};
   std::mutex start_mtx_;
-  std::atomic<uint64_t> raft_{0};  // the instance's handle, 0 until started
+  std::atomic<bool> started_{false};  // raft_ holds the instance
 
   std::mutex work_mtx_;
   std::deque<std::function<void()>> work_;
@@ -108,6 +113,11 @@ class RaftServer : public TxLogServer {
   std::string raft_snapshot_;
 
   uint64_t next_apply_ = 1;  // poll thread only
+
+  // The instance. Assigned once under start_mtx_ before started_ publishes it, and declared after everything
+  // its callbacks touch, so that it would be destroyed (killed) before them even if the destructor did not kill
+  // it first.
+  raftcore::Node raft_;
 
   /* do not modify this class below here */
 

@@ -1,5 +1,5 @@
 // raftcore adapter: the handlers of a connected server. They run as coroutines on the server's poll thread and
-// answer at once: raft_handle_rpc waits only for raftcore's event loop (server.h, "The threading rule").
+// answer at once: Node::handle_rpc waits only for raftcore's event loop (server.h, "The threading rule").
 #include "../marshallable.h"
 #include "service.h"
 #include "server.h"

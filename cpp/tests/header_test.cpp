@@ -1,8 +1,9 @@
 // header_test.cpp: checks of raftcore.hpp itself rather than of Raft: statuses become raftcore::Error with the
 // right code, the outcomes the C ABI calls expected are return values, callbacks' exceptions stay on the C++
 // side, a Node may be moved and even destroyed from its own callback, and (built with RAFTCORE_HPP_DYNAMIC) the
-// run-time loader reports what it could not load. Messages printed on stderr by callbacks that throw on purpose
-// are part of a passing run.
+// run-time loader reports what it could not load. It is built as C++14 (the dslabs-cpp framework's language) and
+// as C++17, where TextView also stands in for std::string_view. Messages printed on stderr by callbacks that throw
+// on purpose are part of a passing run.
 #include <raftcore.hpp>
 
 #include <atomic>
@@ -228,6 +229,52 @@ void nodes_move() {
     check(status == RAFT_STATUS_CLOSED, "move-assignment killed the instance it replaced");
 }
 
+// The header's own codes are constants usable where an int32_t status is.
+static_assert(raftcore::LOAD_FAILED == -100 && raftcore::ABI_MISMATCH == -101, "the header's codes");
+static_assert(raftcore::TextView().empty() && raftcore::TextView("ab", 2).size() == 2, "TextView is constexpr");
+
+void text_reaches_the_log_callback() {
+    const std::string text = "some text";
+    raftcore::TextView view(text);
+    check(view.size() == text.size() && view.data() == text.data() && view.to_string() == text &&
+              static_cast<std::string>(view) == text && view[0] == 's',
+          "a TextView borrows a std::string's bytes");
+    raftcore::ByteView bytes_of_text(view);
+    check(bytes_of_text.size() == text.size() && bytes_of_text[1] == 'o', "a ByteView of a TextView");
+    check(raftcore::TextView(nullptr, 0).empty() && raftcore::TextView(text.data(), 0).data() == nullptr,
+          "an empty TextView points nowhere");
+
+    Recorder r;
+    raftcore::Callbacks cbs = r.callbacks();
+    std::mutex mu;
+    std::vector<std::string> messages;
+    cbs.log = [&](RaftLogLevel, raftcore::TextView message) {
+        std::lock_guard<std::mutex> lock(mu);
+        messages.push_back(message.to_string());
+    };
+    {
+        raftcore::Node node(solo(), cbs);
+        check(eventually([&] { return leads(node); }), "elected");
+    }
+    std::lock_guard<std::mutex> lock(mu);
+    check(!messages.empty() && !messages.front().empty(), "log receives the library's messages as TextView");
+
+#if __cplusplus >= 201703L
+    std::string_view standard = view;
+    check(standard == "some text" && raftcore::TextView(standard).size() == 9 &&
+              raftcore::ByteView(standard).size() == 9,
+          "TextView and std::string_view convert both ways under C++17");
+    std::atomic<int> views{0};
+    cbs.log = [&views](RaftLogLevel, std::string_view message) {
+        if (!message.empty()) {
+            views++;
+        }
+    };
+    raftcore::Node node(solo(), cbs);
+    check(eventually([&] { return views.load() >= 1; }), "a log callback may take std::string_view under C++17");
+#endif
+}
+
 void callback_exceptions_stay_in_cpp() {
     {
         Recorder r;
@@ -270,7 +317,7 @@ void callback_exceptions_stay_in_cpp() {
             throw std::runtime_error("thrown on purpose by header_test");
         };
         std::atomic<int> logs{0};
-        cbs.log = [&logs](RaftLogLevel, std::string_view) {
+        cbs.log = [&logs](RaftLogLevel, raftcore::TextView) {
             logs++;
             throw 42;  // not even a std::exception
         };
@@ -412,9 +459,11 @@ int main() {
     bad_arguments_are_errors();
     lifecycle_of_one_node();
     nodes_move();
+    text_reaches_the_log_callback();
     callback_exceptions_stay_in_cpp();
     calls_from_inside_send_rpc_are_refused();
     a_node_may_be_destroyed_by_its_own_callback();
-    std::printf("header_test (%s): %d checks, %d failed\n", mode, checks, failures);
+    std::printf("header_test (%s, C++%ld): %d checks, %d failed\n", mode, (__cplusplus / 100) % 100, checks,
+                failures);
     return failures == 0 ? 0 : 1;
 }

@@ -2,7 +2,7 @@
 """Lays out a fake lab tree of one tester generation from our own harness, to prove `make lab LAB=...` without
 the course's code.
 
-    tools/labfixture.py GENERATION DEST [--module NAME]
+    tools/labfixture.py GENERATION DEST [--module NAME] [--skeleton-rsm]
 
 GENERATION is one of
   2026            raft1/ with a main/raft1d.go daemon; go.mod says go 1.22
@@ -13,6 +13,10 @@ GENERATION is one of
                   method names (SaveRaftState, SaveStateAndSnapshot)
   mp2             UIUC ECE428/CS425 MP2: the 2020 layout without persister.go, parts 2A-2B, and a config.go
                   whose tester calls Make(ends, i, applyCh)
+The raft1 generations also get the labs on Raft as a student's tree has them done: our kvsrv1/rpc, kvtest1,
+models1, kvraft1/rsm and kvraft1 with their tests (parts 4A-4C), the porcupine requirement in go.mod with our
+go.sum, and in 2026 the main/rsm1d.go and main/kvraft1d.go daemons; --skeleton-rsm puts the course skeleton's
+placeholder back into rsm's Submit, as in a tree whose Lab 4 is not begun.
 DEST/src gets a go.mod with the lab's go directive and the given module name (default 6.5840) unless in GOPATH
 mode, our labrpc, labgob, raftapi and tester1 with their imports rewritten, our lab tests in the Raft package's
 directory (in classic trees they run the classic or MP2 shim), stand-ins for the tree's own util.go (and MP2's
@@ -30,6 +34,10 @@ GENERATIONS = ("2026", "2025", "classic-module", "2020", "mp2")
 # The go directive of each generation's go.mod (lab-facts §1, §8); GOPATH trees have none.
 GO_DIRECTIVES = {"2026": "1.22", "2025": "1.22", "classic-module": "1.15"}
 PACKAGES = ("labrpc", "labgob", "raftapi", "tester1")
+# The labs on Raft in a raft1 tree: (package, with its tests).
+SERVICES = (("kvsrv1/rpc", False), ("models1", False), ("kvtest1", False), ("kvraft1/rsm", True), ("kvraft1", True))
+SUBMIT = "func (rsm *RSM) Submit(req any) (rpc.Err, any) {\n"
+SKELETON_SUBMIT_BODY = "\t// your code here\n\treturn rpc.ErrWrongLeader, nil\n"
 # The lab-scenario tests and what they need; the shim's own unit tests stay in our repo.
 COMMON_TESTS = ("harness_test.go", "lab3a_test.go", "lab3b_test.go", "lab3c_test.go", "lab3d_test.go",
                 "race_test.go", "norace_test.go")
@@ -108,7 +116,22 @@ func (ps *Persister) SaveRaftState(raftstate []byte) {
     return text
 
 
-def build(generation: str, dest: Path, module: str) -> Path:
+def copy_services(src: Path, module: str, skeleton_rsm: bool):
+    for rel, with_tests in SERVICES:
+        names = None
+        if with_tests:
+            names = {f.name for f in (HARNESS / rel).glob("*.go") if f.name != "bench_test.go"}
+        copy_go(HARNESS / rel, src / rel, module, names=names)
+    if skeleton_rsm:
+        rsm = src / "kvraft1" / "rsm" / "rsm.go"
+        text = rsm.read_text()
+        start = text.index(SUBMIT) + len(SUBMIT)
+        end = text.index("\n}\n", start) + 1
+        rsm.write_text(text[:start] + SKELETON_SUBMIT_BODY + text[end:])
+    (src / "go.sum").write_bytes((HARNESS / "go.sum").read_bytes())
+
+
+def build(generation: str, dest: Path, module: str, skeleton_rsm: bool = False) -> Path:
     if generation not in GENERATIONS:
         raise SystemExit(f"labfixture: unknown generation {generation!r}; want one of {', '.join(GENERATIONS)}")
     src = dest / "src"
@@ -118,12 +141,16 @@ def build(generation: str, dest: Path, module: str) -> Path:
     if generation not in GO_DIRECTIVES:
         module = ""
     else:
-        (src / "go.mod").write_text(f"module {module}\n\ngo {GO_DIRECTIVES[generation]}\n")
+        gomod = f"module {module}\n\ngo {GO_DIRECTIVES[generation]}\n"
+        if generation in ("2026", "2025"):
+            gomod += "\n" + re.search(r"^require .*$", (HARNESS / "go.mod").read_text(), re.M).group(0) + "\n"
+        (src / "go.mod").write_text(gomod)
     for pkg in PACKAGES:
         copy_go(HARNESS / pkg, src / pkg, module)
     if generation in ("2026", "2025"):
         copy_go(HARNESS / "raft1", src / "raft1", module, names=RAFT1_TESTS)
         (src / "raft1" / "raft.go").write_text(STUDENT_RAFT)
+        copy_services(src, module, skeleton_rsm)
     elif generation == "mp2":
         copy_go(HARNESS / "raft1", src / "raft", module, names=MP2_TESTS, edit=as_2020)
         (src / "raft" / "config.go").write_text(MP2_CONFIG_GO)
@@ -149,8 +176,9 @@ def main(argv=None):
     ap.add_argument("generation", choices=GENERATIONS)
     ap.add_argument("dest", type=Path)
     ap.add_argument("--module", default="6.5840")
+    ap.add_argument("--skeleton-rsm", action="store_true", help="rsm's Submit as the course skeleton has it")
     args = ap.parse_args(argv)
-    print(build(args.generation, args.dest, args.module))
+    print(build(args.generation, args.dest, args.module, args.skeleton_rsm))
     return 0
 
 

@@ -26,7 +26,7 @@ const GRP0 Tgid = 0
 
 // Config is one test's world: the network, its groups of peers, and the bookkeeping for Begin and End.
 type Config struct {
-	t     *testing.T
+	t     testing.TB
 	net   *labrpc.Network
 	start time.Time // MakeConfig; the 120 s limit counts from here
 
@@ -41,6 +41,12 @@ type Config struct {
 // MakeConfig builds a network (long delays on, as in every lab test) and group GRP0 of n peers started by mks
 // and fully connected.
 func MakeConfig(t *testing.T, n int, reliable bool, mks FstartServer) *Config {
+	return MakeConfigTB(t, n, reliable, mks)
+}
+
+// MakeConfigTB is MakeConfig for a benchmark as well as a test. A benchmark should shut its groups and the
+// network down itself rather than call Cleanup, whose 120 s limit is a test's.
+func MakeConfigTB(t testing.TB, n int, reliable bool, mks FstartServer) *Config {
 	// The lab pins this so that scheduling pressure is comparable across machines; so do we.
 	runtime.GOMAXPROCS(4)
 	cfg := &Config{

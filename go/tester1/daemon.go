@@ -5,13 +5,20 @@ package tester
 // drops, delays, partitions and counting all stay in the tester's one labrpc.Network. A crash checkpoints the
 // daemon's Persister and then SIGKILLs the process, so whatever Raft did not pass to Persister.Save is lost.
 //
+// A daemon hosts either a bare Raft (RunDaemon: the Raft lab, whose service and checker live in the tester) or a
+// whole service built on Raft (RunServiceDaemon: rsm, kvraft), whose start function returns the objects to serve,
+// as the lab's StartKVServer does. Requests for any of them (a clerk's Get, another peer's AppendEntries) reach
+// the daemon the same way: through the tester's network, to the group's labrpc server for this peer, whose
+// forwarder hands them over still encoded.
+//
 // The two directions are plain net/rpc connections with gob encoding (net/rpc runs each request in its own
 // goroutine, as the lab's socket layer does):
-//   - tester → daemon ("Daemon"): Init (the saved state; Make runs here), Start, GetState, Deliver (one encoded
-//     labrpc request for the Raft), Checkpoint, RaftStateSize.
-//   - daemon → tester ("Tester"): Forward (one encoded labrpc request from this peer to peer To) and Applied (one
-//     ApplyMsg; the reply may carry a snapshot the daemon must hand to Snapshot, from the goroutine reading
-//     applyCh, as the lab's service does). The checker itself lives in the tester.
+//   - tester → daemon ("Daemon"): Init (the saved state; Make or the service's start function runs here), Start,
+//     GetState, Deliver (one encoded labrpc request for one of the peer's services), Checkpoint, RaftStateSize,
+//     SnapshotSize.
+//   - daemon → tester ("Tester"): Forward (one encoded labrpc request from this peer to peer To) and, for a bare
+//     Raft, Applied (one ApplyMsg; the reply may carry a snapshot the daemon must hand to Snapshot, from the
+//     goroutine reading applyCh, as the lab's service does). The Raft lab's checker itself lives in the tester.
 
 import (
 	"errors"
@@ -44,6 +51,18 @@ const (
 
 // MakeFunc builds a peer inside a daemon: the lab's Make.
 type MakeFunc func(peers []*labrpc.ClientEnd, me int, persister *Persister, applyCh chan raftapi.ApplyMsg) raftapi.Raft
+
+// ServiceFunc starts a peer's services inside a daemon, in the shape of the lab's StartKVServer: every object it
+// returns is registered as a labrpc service of the peer. maxraftstate is the service's snapshot threshold (-1 for
+// none). It must return promptly.
+type ServiceFunc func(ends []*labrpc.ClientEnd, gid Tgid, me int, persister *Persister, maxraftstate int) []IService
+
+// raftPeer is what Start and GetState reach in a daemon: the Raft itself, or the service object that answers
+// for it (the first returned one that has both methods).
+type raftPeer interface {
+	Start(command interface{}) (int, int, bool)
+	GetState() (int, bool)
+}
 
 // InitArgs carries a peer's saved storage into a new process.
 type InitArgs struct {
@@ -96,43 +115,72 @@ type Empty struct{}
 
 // daemon is the peer process's side.
 type daemon struct {
-	me, n  int
-	mk     MakeFunc
-	tester *rpc.Client // to the tester, for Forward and Applied
+	name         string // the program's name, for messages
+	me, n        int
+	gid          Tgid
+	maxraftstate int
+	start        ServiceFunc
+	tester       *rpc.Client // to the tester, for Forward and Applied
 
 	mu        sync.Mutex
-	rf        raftapi.Raft
-	server    *labrpc.Server // the Raft's handlers
+	rf        raftPeer       // nil if no service answers Start and GetState
+	server    *labrpc.Server // the services' handlers; nil until Init
 	persister *Persister
 	closed    atomic.Bool // set by Checkpoint: from then on this peer can no longer reach anyone
 }
 
-// RunDaemon is a peer process's main: it serves the tester on the socket named by the command line until the
-// tester kills it. args are the command-line arguments after the program name.
+// RunDaemon is a bare Raft peer process's main: it runs mk in Init, reports every applied message to the tester,
+// and serves the tester on the socket named by the command line until the tester kills it. args are the
+// command-line arguments after the program name.
 func RunDaemon(args []string, mk MakeFunc) {
-	fs := flag.NewFlagSet("raft1d", flag.ExitOnError)
+	runDaemon(args, func(d *daemon) ServiceFunc {
+		return func(ends []*labrpc.ClientEnd, _ Tgid, me int, persister *Persister, _ int) []IService {
+			applyCh := make(chan raftapi.ApplyMsg)
+			rf := mk(ends, me, persister, applyCh)
+			// Init holds the daemon's lock until the Raft's handlers are registered, and nothing the applier does
+			// needs them, so reading applyCh may start now: still only after Make returned, as in the lab.
+			go d.applier(rf, applyCh)
+			return []IService{rf}
+		}
+	})
+}
+
+// RunServiceDaemon is the main of a peer process that hosts a service built on Raft: Init runs start, and every
+// object it returns serves the requests the tester's network delivers to this peer. args are the command-line
+// arguments after the program name.
+func RunServiceDaemon(args []string, start ServiceFunc) {
+	runDaemon(args, func(*daemon) ServiceFunc { return start })
+}
+
+func runDaemon(args []string, service func(d *daemon) ServiceFunc) {
+	name := filepath.Base(os.Args[0])
+	fs := flag.NewFlagSet(name, flag.ExitOnError)
 	me := fs.Int("me", -1, "this peer's index")
 	n := fs.Int("n", 0, "number of peers")
+	gid := fs.Int("gid", 0, "this peer's group")
+	maxraftstate := fs.Int("maxraftstate", -1, "the service's snapshot threshold in bytes of Raft state; -1: none")
 	listen := fs.String("listen", "", "unix socket this daemon serves the tester on")
 	testerSock := fs.String("tester", "", "unix socket of the tester, for forwarded RPCs and applied messages")
 	if err := fs.Parse(args); err != nil || *me < 0 || *n <= *me || *listen == "" || *testerSock == "" {
-		log.Fatalf("raft1d: usage: raft1d -me I -n N -listen SOCKET -tester SOCKET (got %q)", args)
+		log.Fatalf("%s: usage: %s [-gid G] [-maxraftstate B] -me I -n N -listen SOCKET -tester SOCKET (got %q)",
+			name, name, args)
 	}
 	runtime.GOMAXPROCS(4)
 	go exitWithParent()
 
 	l, err := net.Listen("unix", *listen)
 	if err != nil {
-		log.Fatalf("raft1d: listen %v: %v", *listen, err)
+		log.Fatalf("%s: listen %v: %v", name, *listen, err)
 	}
 	tester, err := rpc.Dial("unix", *testerSock)
 	if err != nil {
-		log.Fatalf("raft1d: dial tester %v: %v", *testerSock, err)
+		log.Fatalf("%s: dial tester %v: %v", name, *testerSock, err)
 	}
-	d := &daemon{me: *me, n: *n, mk: mk, tester: tester}
+	d := &daemon{name: name, me: *me, n: *n, gid: Tgid(*gid), maxraftstate: *maxraftstate, tester: tester}
+	d.start = service(d)
 	srv := rpc.NewServer()
 	if err := srv.RegisterName("Daemon", d); err != nil {
-		log.Fatalf("raft1d: %v", err)
+		log.Fatalf("%s: %v", name, err)
 	}
 	serveRPC(l, srv)
 }
@@ -159,13 +207,13 @@ func exitWithParent() {
 	os.Exit(1)
 }
 
-// Init restores the saved storage, runs Make, registers the returned Raft's handlers, and only then starts
-// reading applyCh, since the lab's services start their reader after Make returns.
+// Init restores the saved storage, starts the peer's services (Make, for a bare Raft) and registers their
+// handlers. It returns only then, so the tester adds the peer to its network once it can serve.
 func (d *daemon) Init(args InitArgs, _ *Empty) error {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	if d.rf != nil {
-		return errors.New("raft1d: Init called twice")
+	if d.server != nil {
+		return fmt.Errorf("%s: Init called twice", d.name)
 	}
 	d.persister = MakePersister()
 	d.persister.Save(args.RaftState, args.Snapshot)
@@ -176,11 +224,14 @@ func (d *daemon) Init(args InitArgs, _ *Empty) error {
 			return d.forward(to, svcMeth, a)
 		})
 	}
-	applyCh := make(chan raftapi.ApplyMsg)
-	d.rf = d.mk(ends, d.me, d.persister, applyCh)
+	svcs := d.start(ends, d.gid, d.me, d.persister, d.maxraftstate)
 	d.server = labrpc.MakeServer()
-	d.server.AddService(labrpc.MakeService(d.rf))
-	go d.applier(d.rf, applyCh)
+	for _, svc := range svcs {
+		d.server.AddService(labrpc.MakeService(svc))
+		if rf, ok := svc.(raftPeer); ok && d.rf == nil {
+			d.rf = rf
+		}
+	}
 	return nil
 }
 
@@ -209,18 +260,30 @@ func (d *daemon) applier(rf raftapi.Raft, applyCh chan raftapi.ApplyMsg) {
 	}
 }
 
-func (d *daemon) raft() (raftapi.Raft, *labrpc.Server, error) {
+func (d *daemon) served() (*labrpc.Server, error) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	if d.rf == nil {
-		return nil, nil, errors.New("raft1d: not initialised")
+	if d.server == nil {
+		return nil, fmt.Errorf("%s: not initialised", d.name)
 	}
-	return d.rf, d.server, nil
+	return d.server, nil
+}
+
+func (d *daemon) raft() (raftPeer, error) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.server == nil {
+		return nil, fmt.Errorf("%s: not initialised", d.name)
+	}
+	if d.rf == nil {
+		return nil, fmt.Errorf("%s: no service of this peer answers Start and GetState", d.name)
+	}
+	return d.rf, nil
 }
 
 // Start proposes a command.
 func (d *daemon) Start(args StartArgs, reply *StartReply) error {
-	rf, _, err := d.raft()
+	rf, err := d.raft()
 	if err != nil {
 		return err
 	}
@@ -230,7 +293,7 @@ func (d *daemon) Start(args StartArgs, reply *StartReply) error {
 
 // GetState reports term and leadership.
 func (d *daemon) GetState(_ Empty, reply *StateReply) error {
-	rf, _, err := d.raft()
+	rf, err := d.raft()
 	if err != nil {
 		return err
 	}
@@ -238,9 +301,10 @@ func (d *daemon) GetState(_ Empty, reply *StateReply) error {
 	return nil
 }
 
-// Deliver runs one request another peer sent through the tester's network.
+// Deliver runs one request that reached this peer through the tester's network: from another peer, or from a
+// client of the service.
 func (d *daemon) Deliver(args RequestArgs, reply *RequestReply) error {
-	_, server, err := d.raft()
+	server, err := d.served()
 	if err != nil {
 		return err
 	}
@@ -257,7 +321,7 @@ func (d *daemon) Checkpoint(_ Empty, reply *CheckpointReply) error {
 	persister := d.persister
 	d.mu.Unlock()
 	if persister == nil {
-		return errors.New("raft1d: not initialised")
+		return fmt.Errorf("%s: not initialised", d.name)
 	}
 	cp := persister.Checkpoint()
 	reply.RaftState, reply.Snapshot = cp.ReadRaftState(), cp.ReadSnapshot()
@@ -270,6 +334,16 @@ func (d *daemon) RaftStateSize(_ Empty, reply *int) error {
 	defer d.mu.Unlock()
 	if d.persister != nil {
 		*reply = d.persister.RaftStateSize()
+	}
+	return nil
+}
+
+// SnapshotSize is the size of the persisted snapshot.
+func (d *daemon) SnapshotSize(_ Empty, reply *int) error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.persister != nil {
+		*reply = d.persister.SnapshotSize()
 	}
 	return nil
 }
@@ -290,9 +364,14 @@ type DaemonPeer struct {
 
 // DaemonSpec says how to start peer processes.
 type DaemonSpec struct {
-	Binary string // the daemon program, which calls RunDaemon
+	Binary string // the daemon program, which calls RunDaemon or RunServiceDaemon
 	Dir    string // where the sockets go; short, since socket paths are limited to about 100 bytes
-	// OnApply receives every message the peer applies and returns the snapshot the peer must take, if any.
+	Gid    Tgid   // the peers' group, passed to a service's start function
+	// MaxRaftState is passed to a service's start function: its snapshot threshold, -1 for none. A bare Raft
+	// ignores it.
+	MaxRaftState int
+	// OnApply receives every message a bare Raft peer applies and returns the snapshot the peer must take, if any.
+	// A service daemon applies its messages itself and never calls it.
 	OnApply func(srv int, m raftapi.ApplyMsg) []byte
 	// OnExit hears about a process that ended without being killed (a crash, a race report, a Rust abort).
 	OnExit func(srv int, err error)
@@ -312,6 +391,9 @@ func (s *testerService) Forward(args RequestArgs, reply *RequestReply) error {
 
 // Applied passes one applied message to the checker.
 func (s *testerService) Applied(args AppliedArgs, reply *AppliedReply) error {
+	if s.p.onApply == nil {
+		return fmt.Errorf("tester: peer %d reported an applied message, but nobody checks them", s.p.me)
+	}
 	reply.Snapshot = s.p.onApply(args.Msg)
 	return nil
 }
@@ -325,9 +407,11 @@ func StartDaemon(spec DaemonSpec, srv int, ends []*labrpc.ClientEnd, persister *
 	p := &DaemonPeer{
 		me:      srv,
 		ends:    ends,
-		onApply: func(m raftapi.ApplyMsg) []byte { return spec.OnApply(srv, m) },
 		sockets: []string{testerSock, daemonSock},
 		exited:  make(chan struct{}),
+	}
+	if spec.OnApply != nil {
+		p.onApply = func(m raftapi.ApplyMsg) []byte { return spec.OnApply(srv, m) }
 	}
 	l, err := net.Listen("unix", testerSock)
 	if err != nil {
@@ -341,8 +425,8 @@ func StartDaemon(spec DaemonSpec, srv int, ends []*labrpc.ClientEnd, persister *
 	}
 	go serveRPC(l, rs)
 
-	p.cmd = exec.Command(spec.Binary, "-me", fmt.Sprint(srv), "-n", fmt.Sprint(len(ends)),
-		"-listen", daemonSock, "-tester", testerSock)
+	p.cmd = exec.Command(spec.Binary, "-gid", fmt.Sprint(spec.Gid), "-maxraftstate", fmt.Sprint(spec.MaxRaftState),
+		"-me", fmt.Sprint(srv), "-n", fmt.Sprint(len(ends)), "-listen", daemonSock, "-tester", testerSock)
 	p.cmd.Stdout, p.cmd.Stderr = os.Stdout, os.Stderr
 	if err := p.cmd.Start(); err != nil {
 		p.cleanup()
@@ -401,6 +485,15 @@ func (p *DaemonPeer) GetState() (int, bool) {
 func (p *DaemonPeer) RaftStateSize() int {
 	var size int
 	if err := p.client.Call("Daemon.RaftStateSize", Empty{}, &size); err != nil {
+		return 0
+	}
+	return size
+}
+
+// SnapshotSize is the size of the snapshot the peer has persisted so far.
+func (p *DaemonPeer) SnapshotSize() int {
+	var size int
+	if err := p.client.Call("Daemon.SnapshotSize", Empty{}, &size); err != nil {
 		return 0
 	}
 	return size

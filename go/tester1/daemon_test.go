@@ -140,3 +140,73 @@ func TestDaemonThatDiesIsReported(t *testing.T) {
 		t.Fatal("a peer process that exited was not reported")
 	}
 }
+
+// TestServiceDaemon: a daemon built with RunServiceDaemon serves its service's RPCs to clients and peers through
+// the tester's network, gets its group and snapshot threshold, reports its storage, and keeps it across a crash.
+func TestServiceDaemon(t *testing.T) {
+	dir, err := os.MkdirTemp("", "fs-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	bin := filepath.Join(dir, "fakeservice")
+	if out, err := exec.Command("go", "build", "-o", bin, "./testdata/fakeservice").CombinedOutput(); err != nil {
+		t.Fatalf("building fakeservice: %v\n%s", err, out)
+	}
+	exits := make(chan error, 10)
+	peers := make([]*DaemonPeer, 2)
+	spec := DaemonSpec{Binary: bin, Dir: dir, Gid: 7, MaxRaftState: 1234, OnExit: func(_ int, err error) { exits <- err }}
+	cfg := MakeConfig(t, 2, true, func(ends []*labrpc.ClientEnd, gid Tgid, srv int, persister *Persister) []IService {
+		p, err := StartDaemon(spec, srv, ends, persister)
+		if err != nil {
+			t.Errorf("start peer %d: %v", srv, err)
+			return nil
+		}
+		peers[srv] = p
+		return []IService{p}
+	})
+	cfg.Net().LongDelays(false)
+	t.Cleanup(cfg.Cleanup)
+	g := cfg.Group(GRP0)
+	clnt := cfg.MakeClient()
+
+	type helloArgs struct {
+		Save  string
+		Relay bool
+	}
+	type helloReply struct {
+		Me, Gid, MaxRaftState int
+		Saved                 string
+		Relayed               int
+	}
+	var reply helloReply
+	if !clnt.Call(g.ServerName(1), "Echo.Hello", &helloArgs{Save: "abc", Relay: true}, &reply) {
+		t.Fatal("a client's call to a service daemon failed")
+	}
+	if want := (helloReply{Me: 1, Gid: 7, MaxRaftState: 1234, Saved: "abc", Relayed: 0}); reply != want {
+		t.Fatalf("Echo.Hello answered %+v, want %+v", reply, want)
+	}
+	if state, snap := g.StorageSizes(1); state != 3 || snap != 0 {
+		t.Fatalf("peer 1 reports storage %d/%d bytes, want 3/0", state, snap)
+	}
+	if term, leader := peers[0].GetState(); term != 1 || !leader {
+		t.Fatalf("GetState through the daemon: %d %v, want the service's answer 1 true", term, leader)
+	}
+
+	g.ShutdownServer(1)
+	g.StartServer(1)
+	g.ConnectOne(1)
+	reply = helloReply{}
+	if !clnt.Call(g.ServerName(1), "Echo.Hello", &helloArgs{}, &reply) || reply.Saved != "abc" {
+		t.Fatalf("after a restart peer 1 answered %+v; want its saved \"abc\" back", reply)
+	}
+	clnt.DisconnectAll()
+	if clnt.Call(g.ServerName(1), "Echo.Hello", &helloArgs{}, &reply) {
+		t.Fatal("a client cut off from every server still reached one")
+	}
+	select {
+	case err := <-exits:
+		t.Fatalf("a killed peer was reported as exiting by itself: %v", err)
+	default:
+	}
+}

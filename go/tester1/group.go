@@ -22,6 +22,12 @@ type forwarder interface {
 	Forward(svcMeth string, args []byte) ([]byte, bool)
 }
 
+// sizer is a service whose peer keeps its storage elsewhere and can report its current sizes.
+type sizer interface {
+	RaftStateSize() int
+	SnapshotSize() int
+}
+
 // checkpointer is a service whose peer keeps its storage elsewhere and hands a copy over at a crash.
 type checkpointer interface {
 	Checkpoint() (raftstate, snapshot []byte, err error)
@@ -78,6 +84,13 @@ func (g *Group) N() int {
 // ServerName is the labrpc server name of peer i; it stays the same across restarts.
 func (g *Group) ServerName(i int) string {
 	return g.servernames[i]
+}
+
+// SrvNames are the server names of every peer, in order: what a client needs to reach the group.
+func (g *Group) SrvNames() []string {
+	names := make([]string, len(g.servernames))
+	copy(names, g.servernames)
+	return names
 }
 
 // StartServer starts peer i (crashing it first if it runs) from a copy of what it last saved. Its new ends start
@@ -219,6 +232,26 @@ func (g *Group) enable(from, to int, on bool) {
 	}
 }
 
+// Partition splits the peers into two sides that reach only their own side; peers in neither are cut off from
+// everyone. ConnectAll heals it.
+func (g *Group) Partition(p1 []int, p2 []int) {
+	side := make([]int, len(g.srvs))
+	for _, i := range p1 {
+		side[i] = 1
+	}
+	for _, i := range p2 {
+		side[i] = 2
+	}
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	for i := range g.srvs {
+		g.connected[i] = side[i] != 0
+		for j := range g.srvs {
+			g.enable(i, j, side[i] != 0 && side[i] == side[j])
+		}
+	}
+}
+
 // IsConnected reports whether peer i is marked connected.
 func (g *Group) IsConnected(i int) bool {
 	g.mu.Lock()
@@ -242,7 +275,7 @@ func (g *Group) Persister(i int) *Persister {
 func (g *Group) LogSize() int {
 	max := 0
 	for i := 0; i < g.N(); i++ {
-		if n := g.Persister(i).RaftStateSize(); n > max {
+		if n, _ := g.StorageSizes(i); n > max {
 			max = n
 		}
 	}
@@ -253,9 +286,21 @@ func (g *Group) LogSize() int {
 func (g *Group) SnapshotSize() int {
 	max := 0
 	for i := 0; i < g.N(); i++ {
-		if n := g.Persister(i).SnapshotSize(); n > max {
+		if _, n := g.StorageSizes(i); n > max {
 			max = n
 		}
 	}
 	return max
+}
+
+// StorageSizes is the size of the Raft state and of the snapshot peer i has persisted: asked of the peer's
+// process while it runs in one, else read from its Persister (the live one, or the copy kept at its crash).
+func (g *Group) StorageSizes(i int) (raftstate int, snapshot int) {
+	for _, svc := range g.Services(i) {
+		if s, ok := svc.(sizer); ok {
+			return s.RaftStateSize(), s.SnapshotSize()
+		}
+	}
+	ps := g.Persister(i)
+	return ps.RaftStateSize(), ps.SnapshotSize()
 }

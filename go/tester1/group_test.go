@@ -127,3 +127,56 @@ func TestRandstring(t *testing.T) {
 		t.Fatal("two random names are equal")
 	}
 }
+
+func TestGroupPartitionInTwo(t *testing.T) {
+	g, peers := newTestGroup(t, 5)
+	ps := peers()
+	g.Partition([]int{0, 1}, []int{2, 3})
+	if !ps[0].ping(1) || !ps[2].ping(3) || !ps[3].ping(2) {
+		t.Fatal("peers on the same side cannot talk")
+	}
+	if ps[0].ping(2) || ps[3].ping(1) {
+		t.Fatal("peers on opposite sides can talk")
+	}
+	if ps[4].ping(0) || ps[2].ping(4) || g.IsConnected(4) {
+		t.Fatal("a peer in neither side is reachable or marked connected")
+	}
+	g.ConnectAll()
+	if !ps[0].ping(2) || !ps[4].ping(3) {
+		t.Fatal("ConnectAll did not heal the partition")
+	}
+}
+
+func TestClntReachesOnlyWhatItIsConnectedTo(t *testing.T) {
+	cfg := MakeConfig(t, 3, true, func(ends []*labrpc.ClientEnd, _ Tgid, srv int, ps *Persister) []IService {
+		return []IService{&pinger{me: srv, ends: ends, ps: ps}}
+	})
+	cfg.Net().LongDelays(false)
+	t.Cleanup(cfg.Cleanup)
+	g := cfg.Group(GRP0)
+	clnt := cfg.MakeClient()
+	reaches := func(i int) bool {
+		var reply PingReply
+		return clnt.Call(g.ServerName(i), "pinger.Ping", &PingArgs{From: -1}, &reply) && reply.To == i
+	}
+	if !reaches(0) || !reaches(2) {
+		t.Fatal("a new client cannot reach every server")
+	}
+	clnt.ConnectTo([]string{g.ServerName(1)})
+	if reaches(0) || reaches(2) || !reaches(1) {
+		t.Fatal("ConnectTo did not limit the client to the one server")
+	}
+	// A partition of the servers leaves clients' links alone.
+	g.DisconnectAll(1)
+	if !reaches(1) {
+		t.Fatal("cutting a server off from its peers cut the client off too")
+	}
+	clnt.ConnectAll()
+	if !reaches(0) || !reaches(2) {
+		t.Fatal("ConnectAll did not restore the client's links")
+	}
+	clnt.DisconnectAll()
+	if reaches(1) {
+		t.Fatal("a disconnected client still reaches a server")
+	}
+}

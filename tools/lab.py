@@ -123,7 +123,7 @@ def parse_version(text):
 
 
 def go_module(src: Path):
-    """The module name and go directive of the go.mod governing src, or (None, None) in GOPATH mode."""
+    """The module name and go directive of the go.mod governing src, or (None, None, None) in GOPATH mode."""
     for d in [src, *src.parents]:
         gomod = d / "go.mod"
         if gomod.is_file():
@@ -206,7 +206,7 @@ def detect(src: Path) -> Tree:
     if not parts:
         raise LabError(f"{pkg} has no Test...<part> functions in its *_test.go files")
     packages = service_packages(src) if pkg.name == "raft1" else None
-    return Tree(src=src, generation=generation, module=module or "", directive=directive if module else None,
+    return Tree(src=src, generation=generation, module=module or "", directive=directive,
                 package_dir=pkg, shim=shim, parts=parts, packages=packages)
 
 
@@ -214,9 +214,10 @@ def all_parts(packages):
     return sorted({part for p in packages for part in p.parts})
 
 
-def select_runs(packages, part_arg: str, run_arg: str, default_parts):
+def select_runs(packages, part_arg: str, run_arg: str):
     """What to run, as [(package, -run regex)]: the parts PART names (a list, or `all`), each in every package
-    that has it, or the default parts; RUN, if given, is the regex instead, once per package those parts are in."""
+    that has it, or else the Raft package's (packages[0]); RUN, if given, is the regex instead, once per package
+    those parts are in."""
     if part_arg.strip().lower() == "all":
         wanted = all_parts(packages)
     elif part_arg.strip():
@@ -228,7 +229,7 @@ def select_runs(packages, part_arg: str, run_arg: str, default_parts):
     elif run_arg:
         return [(packages[0], run_arg)]
     else:
-        wanted = default_parts
+        wanted = packages[0].parts
     runs = []
     for part in sorted(wanted):
         for p in packages:
@@ -453,7 +454,7 @@ def main(argv=None) -> int:
                 raise LabError("--restore needs LAB")
             if args.peers:
                 env["RAFT_PEERS"] = args.peers
-            runs = select_runs(service_packages(BUNDLED), args.part, args.run, ["3A", "3B", "3C", "3D"])
+            runs = select_runs(service_packages(BUNDLED), args.part, args.run)
             runs, skipped = drop_skeletons(BUNDLED, runs)
             logs = run_parts(runs, env, args.race, logdir)
         else:
@@ -466,7 +467,7 @@ def main(argv=None) -> int:
             check_go()
             print(f"== lab: {tree.src}: {tree.generation} tester, module {tree.module or '(GOPATH mode)'}, "
                   f"parts {' '.join(all_parts(tree.packages))}", flush=True)
-            runs, skipped = drop_skeletons(tree.src, select_runs(tree.packages, args.part, args.run, tree.parts))
+            runs, skipped = drop_skeletons(tree.src, select_runs(tree.packages, args.part, args.run))
             set_tree_env(tree, env)
             logs = []
             if runs:

@@ -225,7 +225,7 @@ def one_package(packages, args):
     covers one package."""
     if not args.part:
         return packages[0], args.run or "."
-    runs = lab.select_runs(packages, args.part, args.run, [])
+    runs = lab.select_runs(packages, args.part, args.run)
     names = sorted({p.rel for p, _ in runs})
     if len(names) != 1:
         raise lab.LabError(f"PART={args.part} has tests in {' and '.join(names)}; stress runs one package at a time: "

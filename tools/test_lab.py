@@ -241,7 +241,7 @@ class Parts(unittest.TestCase):
         self.tmp.cleanup()
 
     def selected(self, part, run=""):
-        return [(p.rel, regex) for p, regex in lab.select_runs(self.packages, part, run, ["3A", "3B", "3C", "3D"])]
+        return [(p.rel, regex) for p, regex in lab.select_runs(self.packages, part, run)]
 
     def test_packages_in_course_order(self):
         self.assertEqual([p.rel for p in self.packages], ["raft1", "kvraft1/rsm", "kvraft1", "shardkv1"])

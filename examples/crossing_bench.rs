@@ -27,6 +27,7 @@ fn make(peers: u32, election_ms: u32) -> u64 {
         heartbeat_ms: 10,
         election_timeout_min_ms: election_ms,
         election_timeout_max_ms: election_ms,
+        pacing: RaftPacing::Prompt as u32,
         seed: 1,
         state: null(),
         state_len: 0,

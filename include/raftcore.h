@@ -21,7 +21,8 @@
  * - Each instance runs an event-loop thread (calls send_rpc, persist, log) and an applier thread (calls apply,
  *   the only callback that may block). A callback must not call raft_start, raft_snapshot, raft_handle_rpc or
  *   raft_rpc_reply of its own instance synchronously from the event-loop thread (they return
- *   RAFT_STATUS_INVALID_ARGUMENT there); raft_get_state, raft_persist_bytes and raft_kill are safe anywhere.
+ *   RAFT_STATUS_INVALID_ARGUMENT there); raft_get_state, raft_get_leader, raft_persist_bytes and raft_kill are
+ *   safe anywhere.
  * - raft_kill joins both threads, so a host whose apply may block must make it return first.
  */
 
@@ -35,8 +36,9 @@
 #include <stdint.h>
 
 // The ABI version this library implements. Hosts compare `raft_abi_version()` with the header's constant at
-// start-up and refuse to run on a mismatch.
-#define RAFT_ABI_VERSION 1
+// start-up and refuse to run on a mismatch. Version 2 added `RaftConfig::pacing`, which changed the struct a
+// version 1 host passes, and `raft_get_leader`.
+#define RAFT_ABI_VERSION 2
 
 // The status every fallible function returns (as `int32_t`). Values are stable across versions.
 enum RaftStatus
@@ -120,6 +122,26 @@ typedef int32_t RaftLogLevel;
 #endif // __STDC_VERSION__ >= 202311L
 #endif // __cplusplus
 
+// When a leader sends new entries, as passed in `RaftConfig::pacing` (`uint32_t`).
+enum RaftPacing
+#if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+  : uint32_t
+#endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+ {
+  // At once: a proposal leaves with the next batch, a commit reaches followers within a fifth of a heartbeat.
+  RAFT_PACING_PROMPT = 0,
+  // Only with the leader's heartbeats, as a typical hand-written lab Raft does: commits come about a heartbeat
+  // after `raft_start`. For telling a timing race in the service above Raft from a Raft bug, not for speed.
+  RAFT_PACING_HEARTBEAT = 1,
+};
+#ifndef __cplusplus
+#if __STDC_VERSION__ >= 202311L
+typedef enum RaftPacing RaftPacing;
+#else
+typedef uint32_t RaftPacing;
+#endif // __STDC_VERSION__ >= 202311L
+#endif // __cplusplus
+
 // The settings of one instance, read during `raft_make` only.
 typedef struct RaftConfig {
   // This peer's id, `0..peers`.
@@ -132,6 +154,8 @@ typedef struct RaftConfig {
   uint32_t election_timeout_min_ms;
   // Upper bound of the randomized election timeout; 0 means 750 ms.
   uint32_t election_timeout_max_ms;
+  // A `RaftPacing`; 0 is `RAFT_PACING_PROMPT`, the default.
+  uint32_t pacing;
   // Seed for election jitter; 0 draws one from entropy.
   uint64_t seed;
   // The raft state last given to `persist`. Borrowed for the call; may be NULL when `state_len` is 0.
@@ -215,15 +239,17 @@ uint32_t raft_abi_version(void);
 // Starts an instance from its persisted state and returns its handle in `*out_handle`.
 //
 // `cfg` (and the state and snapshot it points to) is borrowed for the call; `cbs` is copied. Both threads of the
-// instance start at once, but the first callback comes no sooner than the first election timeout
-// (`election_timeout_min_ms`), which leaves the host time to store the handle where its callbacks find it.
+// instance start at once, but the first callback comes with the first election: for a fresh peer (one that has
+// never seen a term) no sooner than about half `election_timeout_min_ms`, and never sooner than one heartbeat
+// interval; for a peer restarted in a later term no sooner than `election_timeout_min_ms`. That leaves the host
+// time to store the handle where its callbacks find it.
 //
 // The first call installs raftcore's structured event log (JSON lines on stderr) if the environment variable
 // `RAFT_LOG` holds a filter such as `info` or `debug` (see `tools/raftlog.py`); without it nothing is printed.
 //
 // Returns `RAFT_STATUS_NULL_ARGUMENT` (a NULL `cfg`, `cbs`, `out_handle` or required callback, or a NULL state or
-// snapshot with a non-zero length), `RAFT_STATUS_INVALID_ARGUMENT` (bad peer id or count, impossible timing),
-// `RAFT_STATUS_CORRUPT_STATE` (state or snapshot refused), or `RAFT_STATUS_INTERNAL` (no thread).
+// snapshot with a non-zero length), `RAFT_STATUS_INVALID_ARGUMENT` (bad peer id or count, impossible timing, unknown
+// pacing), `RAFT_STATUS_CORRUPT_STATE` (state or snapshot refused), or `RAFT_STATUS_INTERNAL` (no thread).
 //
 // # Safety
 // Every non-NULL pointer must be valid as described in the header; the callbacks must stay callable from any thread
@@ -250,6 +276,18 @@ int32_t raft_start(uint64_t h, const uint8_t *cmd, size_t len, int64_t *out_inde
 // # Safety
 // Non-NULL out-params must be valid for writing.
 int32_t raft_get_state(uint64_t h, int64_t *out_term, bool *out_is_leader, struct RaftBuf *err);
+
+// The leader this peer last heard from in its current term, as a hint for redirecting clients (§8): in
+// `*out_leader` its peer id, this peer's own id when it leads, or -1 when it knows none (a fresh or restarted peer,
+// a candidate, or a follower whose term has not heard its leader yet). A hint, not a promise: that peer may have lost
+// leadership since. Never waits for the instance's threads.
+//
+// Returns `RAFT_STATUS_UNKNOWN_HANDLE`, `RAFT_STATUS_CLOSED`, `RAFT_STATUS_NULL_ARGUMENT`,
+// `RAFT_STATUS_CALLBACK_FAILED` or `RAFT_STATUS_PANIC`.
+//
+// # Safety
+// `out_leader` must be NULL or valid for writing.
+int32_t raft_get_leader(uint64_t h, int64_t *out_leader, struct RaftBuf *err);
 
 // The service's snapshot `snap[0..len]` (borrowed for the call; copied) of everything through `index`: the log is
 // trimmed and the snapshot persisted before this returns. An index at or behind the current snapshot is
@@ -279,8 +317,9 @@ int32_t raft_persist_bytes(uint64_t h, int64_t *out_len, struct RaftBuf *err);
 //
 // Returns `RAFT_STATUS_UNKNOWN_HANDLE`, `RAFT_STATUS_CLOSED`, `RAFT_STATUS_NULL_ARGUMENT`,
 // `RAFT_STATUS_INVALID_ARGUMENT` (unknown kind, or called from inside this instance's `send_rpc`, `persist` or `log`),
-// `RAFT_STATUS_MALFORMED` (the bytes do not decode as a request of `kind`, or no correct peer could have sent it; the
-// instance is unchanged), `RAFT_STATUS_CALLBACK_FAILED` or `RAFT_STATUS_PANIC`.
+// `RAFT_STATUS_MALFORMED` (the bytes do not decode as a request of `kind`, or no correct peer could have sent it, such as
+// a term or index above 2^62 − 1 or entries contradicting committed ones; the instance is unchanged and reports the
+// latter kind through `log` at WARN), `RAFT_STATUS_CALLBACK_FAILED` or `RAFT_STATUS_PANIC`.
 //
 // # Safety
 // `req` must be NULL or valid for `len` bytes; `out_reply` must be NULL or valid for writing.
@@ -306,7 +345,8 @@ int32_t raft_rpc_reply(uint64_t h, uint64_t req_id, bool ok, const uint8_t *repl
 // A host whose `apply` may block must first make it return (for example by closing a channel it selects on): this call
 // waits for the applier.
 //
-// Returns `RAFT_STATUS_UNKNOWN_HANDLE`, `RAFT_STATUS_CLOSED` (already killed), or `RAFT_STATUS_PANIC` (the instance
+// Returns `RAFT_STATUS_UNKNOWN_HANDLE`, `RAFT_STATUS_CLOSED` (already killed; while another thread's `raft_kill` of `h`
+// is still joining the threads, this one waits for that join before it returns), or `RAFT_STATUS_PANIC` (the instance
 // had panicked; it is stopped and released all the same).
 //
 // # Safety

@@ -228,6 +228,9 @@ struct Config {
     uint32_t election_timeout_max_ms = 0;
     /// Seed of the election jitter; 0 draws one from entropy.
     uint64_t seed = 0;
+    /// RAFT_PACING_HEARTBEAT sends new entries only with heartbeats, to tell a timing race in the service from a
+    /// Raft bug (docs/ABI.md); not for speed.
+    RaftPacing pacing = RAFT_PACING_PROMPT;
     /// What `persist` last saved; both empty for a fresh peer.
     std::vector<uint8_t> state;
     std::vector<uint8_t> snapshot;
@@ -530,8 +533,10 @@ public:
 
     /// raft_make: starts the instance. Throws Error (NULL_ARGUMENT for a missing required callback,
     /// INVALID_ARGUMENT for a bad configuration, CORRUPT_STATE for refused state, ABI_MISMATCH, LOAD_FAILED).
-    /// The first callback comes no sooner than the first election timeout, so a host may still store the Node
-    /// (or its handle) where its callbacks look for it after this returns.
+    /// The first callback comes with the first election: no sooner than about half election_timeout_min_ms for a
+    /// fresh peer (never sooner than one heartbeat interval), and no sooner than election_timeout_min_ms for one
+    /// restarted in a later term. So a host may still store the Node (or its handle) where its callbacks look for
+    /// it after this returns.
     Node(const Config& config, Callbacks callbacks) : box_(std::make_unique<detail::CallbackBox>()) {
         detail::check_abi_version();
         box_->callbacks = std::move(callbacks);
@@ -552,6 +557,7 @@ public:
         cfg.election_timeout_min_ms = config.election_timeout_min_ms;
         cfg.election_timeout_max_ms = config.election_timeout_max_ms;
         cfg.seed = config.seed;
+        cfg.pacing = config.pacing;
         cfg.state = config.state.data();
         cfg.state_len = config.state.size();
         cfg.snapshot = config.snapshot.data();

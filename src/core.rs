@@ -11,11 +11,11 @@ pub mod message;
 pub mod persist;
 pub mod raft;
 
-pub use config::{Config, ConfigError};
+pub use config::{Config, ConfigError, Pacing};
 pub use log::RaftLog;
 pub use message::{
     AppendEntries, AppendEntriesReply, DecodeError, Entry, Index, InstallSnapshot, InstallSnapshotReply, PeerId, Reply,
-    Request, RequestVote, RequestVoteReply, RpcKind, Term,
+    Request, RequestVote, RequestVoteReply, RpcKind, Term, MAX_INDEX, MAX_TERM,
 };
 pub use persist::{Header, PersistImage, PersistedState, RestoreError};
 pub use raft::{Apply, InvalidMessage, NotLeader, Raft, Ready, Role, SnapshotError, StartError, Status};

@@ -29,8 +29,8 @@ use boundary::{bytes, guard, guard_instance, out, Failure};
 use callbacks::CallbackHost;
 
 pub use types::{
-    RaftApplyFn, RaftApplyMsg, RaftBuf, RaftCallbacks, RaftConfig, RaftLogFn, RaftLogLevel, RaftPersistFn, RaftRpcKind,
-    RaftSendRpcFn, RaftStatus, RAFT_ABI_VERSION,
+    RaftApplyFn, RaftApplyMsg, RaftBuf, RaftCallbacks, RaftConfig, RaftLogFn, RaftLogLevel, RaftPacing, RaftPersistFn,
+    RaftRpcKind, RaftSendRpcFn, RaftStatus, RAFT_ABI_VERSION,
 };
 
 /// Returns `RAFT_ABI_VERSION` of the library actually loaded; a host compares it with the header's constant.
@@ -42,15 +42,17 @@ pub extern "C" fn raft_abi_version() -> u32 {
 /// Starts an instance from its persisted state and returns its handle in `*out_handle`.
 ///
 /// `cfg` (and the state and snapshot it points to) is borrowed for the call; `cbs` is copied. Both threads of the
-/// instance start at once, but the first callback comes no sooner than the first election timeout
-/// (`election_timeout_min_ms`), which leaves the host time to store the handle where its callbacks find it.
+/// instance start at once, but the first callback comes with the first election: for a fresh peer (one that has
+/// never seen a term) no sooner than about half `election_timeout_min_ms`, and never sooner than one heartbeat
+/// interval; for a peer restarted in a later term no sooner than `election_timeout_min_ms`. That leaves the host
+/// time to store the handle where its callbacks find it.
 ///
 /// The first call installs raftcore's structured event log (JSON lines on stderr) if the environment variable
 /// `RAFT_LOG` holds a filter such as `info` or `debug` (see `tools/raftlog.py`); without it nothing is printed.
 ///
 /// Returns `RAFT_STATUS_NULL_ARGUMENT` (a NULL `cfg`, `cbs`, `out_handle` or required callback, or a NULL state or
-/// snapshot with a non-zero length), `RAFT_STATUS_INVALID_ARGUMENT` (bad peer id or count, impossible timing),
-/// `RAFT_STATUS_CORRUPT_STATE` (state or snapshot refused), or `RAFT_STATUS_INTERNAL` (no thread).
+/// snapshot with a non-zero length), `RAFT_STATUS_INVALID_ARGUMENT` (bad peer id or count, impossible timing, unknown
+/// pacing), `RAFT_STATUS_CORRUPT_STATE` (state or snapshot refused), or `RAFT_STATUS_INTERNAL` (no thread).
 ///
 /// # Safety
 /// Every non-NULL pointer must be valid as described in the header; the callbacks must stay callable from any thread
@@ -71,6 +73,8 @@ pub unsafe extern "C" fn raft_make(
             let host = CallbackHost::new(cbs)?;
             let state = bytes(cfg.state, cfg.state_len, "cfg->state")?;
             let snapshot = bytes(cfg.snapshot, cfg.snapshot_len, "cfg->snapshot")?;
+            let pacing = RaftPacing::to_core(cfg.pacing)
+                .ok_or_else(|| Failure::invalid(format!("unknown pacing {} (0 prompt, 1 heartbeat)", cfg.pacing)))?;
             let node_cfg = NodeConfig {
                 me: cfg.me,
                 peers: cfg.peers,
@@ -78,6 +82,7 @@ pub unsafe extern "C" fn raft_make(
                 election_timeout_min_ms: cfg.election_timeout_min_ms,
                 election_timeout_max_ms: cfg.election_timeout_max_ms,
                 seed: cfg.seed,
+                pacing,
             };
             crate::node::init_tracing_from_env();
             let node = Node::start(&node_cfg, state, snapshot, host)?;
@@ -150,6 +155,29 @@ pub unsafe extern "C" fn raft_get_state(
     }
 }
 
+/// The leader this peer last heard from in its current term, as a hint for redirecting clients (§8): in
+/// `*out_leader` its peer id, this peer's own id when it leads, or -1 when it knows none (a fresh or restarted peer,
+/// a candidate, or a follower whose term has not heard its leader yet). A hint, not a promise: that peer may have lost
+/// leadership since. Never waits for the instance's threads.
+///
+/// Returns `RAFT_STATUS_UNKNOWN_HANDLE`, `RAFT_STATUS_CLOSED`, `RAFT_STATUS_NULL_ARGUMENT`,
+/// `RAFT_STATUS_CALLBACK_FAILED` or `RAFT_STATUS_PANIC`.
+///
+/// # Safety
+/// `out_leader` must be NULL or valid for writing.
+#[no_mangle]
+pub unsafe extern "C" fn raft_get_leader(h: u64, out_leader: *mut i64, err: *mut RaftBuf) -> i32 {
+    // SAFETY: the caller guarantees the pointers as documented; each is checked for NULL before use.
+    unsafe {
+        guard_instance(h, err, |node| {
+            out(out_leader, "out_leader")?;
+            let leader = node.leader()?;
+            out_leader.write(leader.map_or(-1, i64::from));
+            Ok(())
+        })
+    }
+}
+
 /// The service's snapshot `snap[0..len]` (borrowed for the call; copied) of everything through `index`: the log is
 /// trimmed and the snapshot persisted before this returns. An index at or behind the current snapshot is
 /// `RAFT_STATUS_OK` and ignored.
@@ -200,8 +228,9 @@ pub unsafe extern "C" fn raft_persist_bytes(h: u64, out_len: *mut i64, err: *mut
 ///
 /// Returns `RAFT_STATUS_UNKNOWN_HANDLE`, `RAFT_STATUS_CLOSED`, `RAFT_STATUS_NULL_ARGUMENT`,
 /// `RAFT_STATUS_INVALID_ARGUMENT` (unknown kind, or called from inside this instance's `send_rpc`, `persist` or `log`),
-/// `RAFT_STATUS_MALFORMED` (the bytes do not decode as a request of `kind`, or no correct peer could have sent it; the
-/// instance is unchanged), `RAFT_STATUS_CALLBACK_FAILED` or `RAFT_STATUS_PANIC`.
+/// `RAFT_STATUS_MALFORMED` (the bytes do not decode as a request of `kind`, or no correct peer could have sent it, such as
+/// a term or index above 2^62 − 1 or entries contradicting committed ones; the instance is unchanged and reports the
+/// latter kind through `log` at WARN), `RAFT_STATUS_CALLBACK_FAILED` or `RAFT_STATUS_PANIC`.
 ///
 /// # Safety
 /// `req` must be NULL or valid for `len` bytes; `out_reply` must be NULL or valid for writing.
@@ -264,7 +293,8 @@ pub unsafe extern "C" fn raft_rpc_reply(
 /// A host whose `apply` may block must first make it return (for example by closing a channel it selects on): this call
 /// waits for the applier.
 ///
-/// Returns `RAFT_STATUS_UNKNOWN_HANDLE`, `RAFT_STATUS_CLOSED` (already killed), or `RAFT_STATUS_PANIC` (the instance
+/// Returns `RAFT_STATUS_UNKNOWN_HANDLE`, `RAFT_STATUS_CLOSED` (already killed; while another thread's `raft_kill` of `h`
+/// is still joining the threads, this one waits for that join before it returns), or `RAFT_STATUS_PANIC` (the instance
 /// had panicked; it is stopped and released all the same).
 ///
 /// # Safety
@@ -274,8 +304,8 @@ pub unsafe extern "C" fn raft_kill(h: u64, err: *mut RaftBuf) -> i32 {
     // SAFETY: `err` is NULL or writable, as the caller guarantees.
     unsafe {
         guard(err, || {
-            let node = registry::remove(h)?;
-            node.kill()?;
+            let dying = registry::remove(h)?;
+            dying.instance.kill()?;
             Ok(())
         })
     }

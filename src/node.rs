@@ -17,9 +17,9 @@
 //! 1. No lock is held while a host callback runs.
 //! 2. State is persisted before any message or reply that depends on it leaves; a failed persist stops the
 //!    instance without sending anything from that batch.
-//! 3. After [`Node::kill`] returns, no callback runs and nothing is persisted. Called from inside one of the
-//!    instance's own callbacks, it cannot join the thread it runs on: that thread is detached and stops as soon
-//!    as the callback returns.
+//! 3. After [`Node::kill`] returns, no callback runs and nothing is persisted, whichever of several concurrent
+//!    kills it was. Called from inside one of the instance's own callbacks, it cannot join the thread it runs on:
+//!    that thread is detached and stops as soon as the callback returns.
 //! 4. A panic on either thread is caught and stops the instance, which answers [`NodeError::Panicked`] from
 //!    then on.
 
@@ -34,13 +34,13 @@ mod trace;
 mod tests;
 
 use std::sync::Arc;
-use std::thread::{self, JoinHandle};
+use std::thread::{self, JoinHandle, ThreadId};
 use std::time::Duration;
 
 use crossbeam_channel::{Receiver, RecvTimeoutError, Sender};
 use parking_lot::Mutex;
 
-use crate::core::{self, Index, Raft, Reply, Request, RpcKind, Term};
+use crate::core::{self, Index, PeerId, Raft, Reply, Request, RpcKind, Term};
 
 pub use config::{NodeConfig, DEFAULT_ELECTION_TIMEOUT_MS, DEFAULT_HEARTBEAT_MS, MAX_PEERS, TICK};
 pub use host::{CallbackError, Host, LogLevel};
@@ -104,7 +104,11 @@ pub struct Node<H: Host> {
     shared: Arc<Shared>,
     commands: Sender<Command>,
     host: Arc<H>,
+    /// Taken and joined by whichever kill locks it first, which holds the lock until both threads are joined.
     threads: Mutex<Option<Threads>>,
+    /// The event loop's and the applier's ids, known without the lock, so a kill from one of them never waits
+    /// for a join of itself.
+    thread_ids: [ThreadId; 2],
 }
 
 struct Threads {
@@ -115,7 +119,10 @@ struct Threads {
 impl<H: Host> Node<H> {
     /// Starts a peer from its persisted state and snapshot (both empty: a fresh peer).
     ///
-    /// The first callback can come no sooner than the first election timeout.
+    /// The first callback comes with the first election, no sooner than the first election timeout. A peer that
+    /// has never seen a term (a fresh one) shortens that timeout to about half `election_timeout_min_ms`, though
+    /// never to less than a heartbeat interval and a tick (the core's first-election rule); a peer restarted in a
+    /// later term waits at least `election_timeout_min_ms`.
     pub fn start(cfg: &NodeConfig, state: &[u8], snapshot: &[u8], host: H) -> Result<Node<H>, StartError> {
         let core_cfg = cfg.to_core()?;
         let raft = Raft::new(core_cfg, state, snapshot).map_err(|e| match e {
@@ -147,7 +154,8 @@ impl<H: Host> Node<H> {
                 return Err(e.into());
             }
         };
-        Ok(Node { shared, commands, host, threads: Mutex::new(Some(Threads { event_loop, applier })) })
+        let thread_ids = [event_loop.thread().id(), applier.thread().id()];
+        Ok(Node { shared, commands, host, threads: Mutex::new(Some(Threads { event_loop, applier })), thread_ids })
     }
 
     /// The host this node calls.
@@ -169,6 +177,13 @@ impl<H: Host> Node<H> {
     pub fn state(&self) -> Result<(Term, bool), NodeError> {
         self.shared.check()?;
         Ok(self.shared.term_and_leader())
+    }
+
+    /// The leader this peer last heard from in its current term (itself when it leads), or `None`, as of the
+    /// event loop's last batch: a hint for redirecting clients, never a promise (§8).
+    pub fn leader(&self) -> Result<Option<PeerId>, NodeError> {
+        self.shared.check()?;
+        Ok(self.shared.leader_hint())
     }
 
     /// The service's snapshot of everything through `index` (§7): the log is trimmed and the snapshot persisted
@@ -217,23 +232,32 @@ impl<H: Host> Node<H> {
 
     /// Stops the instance and joins both threads (see rule 3 in the module doc for calls from a callback).
     ///
-    /// Returns [`NodeError::Closed`] if it was already killed, and [`NodeError::Panicked`] (after stopping it)
-    /// if the instance had panicked.
+    /// Returns [`NodeError::Closed`] if it was already killed, once the threads are joined all the same, and
+    /// [`NodeError::Panicked`] (after stopping it) if the instance had panicked.
     pub fn kill(&self) -> Result<(), NodeError> {
-        if !self.shared.mark_killed() {
+        let first = self.shared.mark_killed();
+        let current = thread::current().id();
+        if first {
+            // The event loop may be parked in select; a command wakes it at once instead of at the next tick.
+            let _ = self.commands.send(Command::Stop);
+        } else if self.thread_ids.contains(&current) {
+            // A later kill from one of the instance's own callbacks: the kill in progress joins or detaches this
+            // very thread, so waiting for it here would wait forever.
             return Err(NodeError::Closed);
         }
-        // The event loop may be parked in select; a command wakes it at once instead of at the next tick.
-        let _ = self.commands.send(Command::Stop);
-        let threads = self.threads.lock().take();
-        if let Some(threads) = threads {
-            let current = thread::current().id();
+        // Whichever kill takes the threads joins them with the lock held, so a concurrent kill returns only after
+        // the join too: rule 3 holds for every caller, not only the first.
+        let mut joinable = self.threads.lock();
+        if let Some(threads) = joinable.take() {
             for handle in [threads.event_loop, threads.applier] {
                 if handle.thread().id() != current {
                     // Both thread bodies catch their own panics, so join only fails if that machinery did.
                     let _ = handle.join();
                 }
             }
+        }
+        if !first {
+            return Err(NodeError::Closed);
         }
         match self.shared.fault() {
             Some((Fault::Panicked, message)) => Err(NodeError::Panicked(message)),

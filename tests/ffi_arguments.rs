@@ -63,6 +63,7 @@ fn every_call(h: u64) -> Vec<(&'static str, i32, String)> {
     let mut record = |name, (rc, message)| results.push((name, rc, message));
     record("start", with_err(|e| unsafe { raft_start(h, b"x".as_ptr(), 1, &mut index, &mut term, &mut leader, e) }));
     record("get_state", with_err(|e| unsafe { raft_get_state(h, &mut term, &mut leader, e) }));
+    record("get_leader", with_err(|e| unsafe { raft_get_leader(h, &mut index, e) }));
     record("snapshot", with_err(|e| unsafe { raft_snapshot(h, 0, null(), 0, e) }));
     record("persist_bytes", with_err(|e| unsafe { raft_persist_bytes(h, &mut len, e) }));
     record("handle_rpc", with_err(|e| unsafe { raft_handle_rpc(h, 2, hb.as_ptr(), hb.len(), &mut reply, e) }));
@@ -117,6 +118,16 @@ fn make_refuses_bad_configurations() {
         let (rc, message) = with_err(|e| unsafe { raft_make(&cfg, &cbs, &mut h, e) });
         assert_eq!(rc, INVALID, "{heartbeat_ms}/{election_timeout_min_ms}/{election_timeout_max_ms}: {message}");
     }
+    for pacing in [2, u32::MAX] {
+        let (rc, message) =
+            with_err(|e| unsafe { raft_make(&RaftConfig { pacing, ..config(0, 3, 1, &[], &[]) }, &cbs, &mut h, e) });
+        assert_eq!(rc, INVALID, "pacing {pacing}: {message}");
+        assert!(message.contains("pacing"), "{message}");
+    }
+    assert_eq!(h, 0, "out_handle untouched on failure");
+    let cfg = RaftConfig { pacing: RaftPacing::Heartbeat as u32, ..config(0, 3, 1, &[], &[]) };
+    assert_eq!(unsafe { raft_make(&cfg, &cbs, &mut h, null_mut()) }, OK, "heartbeat pacing is a valid setting");
+    assert_eq!(unsafe { raft_kill(h, null_mut()) }, OK);
 }
 
 #[test]
@@ -204,8 +215,11 @@ fn null_and_out_of_domain_arguments_leave_the_instance_and_out_params_untouched(
     assert_eq!(unsafe { raft_start(h, null(), 0, &mut index, &mut term, &mut leader, null_mut()) }, OK);
     assert_eq!((index, term, leader), (-1, 0, false));
 
-    // get_state, persist_bytes
+    // get_state, get_leader, persist_bytes
     assert_eq!(with_err(|e| unsafe { raft_get_state(h, null_mut(), &mut leader, e) }).0, NULL);
+    assert_eq!(with_err(|e| unsafe { raft_get_leader(h, null_mut(), e) }).0, NULL);
+    assert_eq!(unsafe { raft_get_leader(h, &mut len, null_mut()) }, OK);
+    assert_eq!(len, -1, "a fresh peer knows no leader");
     assert_eq!(with_err(|e| unsafe { raft_get_state(h, &mut term, null_mut(), e) }).0, NULL);
     assert_eq!(with_err(|e| unsafe { raft_persist_bytes(h, null_mut(), e) }).0, NULL);
     assert_eq!(unsafe { raft_persist_bytes(h, &mut len, null_mut()) }, OK);
@@ -242,6 +256,8 @@ fn null_and_out_of_domain_arguments_leave_the_instance_and_out_params_untouched(
     let mut reply = RaftBuf::EMPTY;
     assert_eq!(rpc(2, hb.as_ptr(), hb.len(), &mut reply), OK);
     assert!(!take(reply).is_empty());
+    assert_eq!(unsafe { raft_get_leader(h, &mut len, null_mut()) }, OK);
+    assert_eq!(len, 1, "the sender of the heartbeat just handled is the leader, as soon as the call returns");
 
     // rpc_reply: unknown ids are ignored; bad bytes are reported (and count as a lost call).
     assert_eq!(unsafe { raft_rpc_reply(h, 999, true, null(), 0, null_mut()) }, MALFORMED);

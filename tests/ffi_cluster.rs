@@ -6,28 +6,79 @@ mod support;
 
 use std::sync::atomic::Ordering;
 use std::thread;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use support::{wait_until, Cluster, Options};
+use raftcore::ffi::RaftPacing;
+use support::{wait_until, Cluster, Options, ELECTION_MS, HEARTBEAT_MS};
 
 #[test]
 fn three_peers_elect_one_leader_and_replace_it_when_it_is_cut_off() {
     let c = Cluster::new(3, 1, Options::default());
+    let first = c.check_one_leader();
+    assert!(c.state(first).unwrap().0 >= 1);
+    // As in the lab, two election timeouts later there is still one leader. The lab only warns when the term
+    // moved meanwhile: on a loaded machine a heartbeat can come late enough to start an election.
+    thread::sleep(Duration::from_millis(2 * u64::from(ELECTION_MS.1)));
     let leader = c.check_one_leader();
     let (term, _) = c.state(leader).unwrap();
-    assert!(term >= 1);
-    // With no failure the term holds: heartbeats keep the followers quiet.
-    thread::sleep(Duration::from_millis(600));
-    assert_eq!(c.state(leader).unwrap(), (term, true), "a stable leader kept its term");
 
     c.disconnect(leader);
     let next = c.check_one_leader();
     assert_ne!(next, leader);
     assert!(c.state(next).unwrap().0 > term);
 
+    // The lab's bound for electing a leader, far more than the one heartbeat this takes.
     c.connect(leader);
-    wait_until("the old leader steps down", Duration::from_secs(3), || !c.state(leader).unwrap().1);
-    assert_eq!(c.check_one_leader(), next);
+    wait_until("the old leader steps down", Duration::from_secs(5), || !c.state(leader).unwrap().1);
+    c.check_one_leader();
+    c.finish();
+}
+
+#[test]
+fn every_peer_names_the_leader_of_its_term() {
+    let c = Cluster::new(3, 7, Options::default());
+    let leader = c.check_one_leader();
+    c.one(&[1], 3);
+    for i in 0..3 {
+        assert_eq!(c.leader_hint(i), Some(leader as i64), "peer {i} after agreeing on a command");
+    }
+    c.disconnect(leader);
+    let next = c.check_one_leader();
+    c.one(&[2], 2);
+    for i in (0..3).filter(|&i| i != leader) {
+        assert_eq!(c.leader_hint(i), Some(next as i64), "peer {i} under the new leader");
+    }
+    c.connect(leader);
+    wait_until("the old leader follows the new one", Duration::from_secs(3), || {
+        c.leader_hint(leader) == Some(next as i64)
+    });
+    c.crash(next);
+    c.start(next);
+    assert_eq!(c.leader_hint(next), Some(-1), "a restarted peer has heard no leader yet");
+    c.finish();
+}
+
+/// Heartbeat pacing changes when entries travel, never what commits: the same agreement as below, with every
+/// entry riding a heartbeat.
+#[test]
+fn heartbeat_pacing_agrees_through_drops_and_a_minority_partition() {
+    let c = Cluster::new(5, 3, Options { pacing: RaftPacing::Heartbeat as u32, ..Options::default() });
+    for i in 1..=3u8 {
+        assert_eq!(c.one(&[i], 5), u64::from(i));
+    }
+    let leader = c.check_one_leader();
+    let cut = [(leader + 1) % 5, (leader + 2) % 5];
+    cut.iter().for_each(|&i| c.disconnect(i));
+    for i in 4..=6u8 {
+        c.one(&[i], 3);
+    }
+    cut.iter().for_each(|&i| c.connect(i));
+    c.set_drop_per_mille(100);
+    for i in 7..=12u8 {
+        c.one(&[i], 5);
+    }
+    c.set_drop_per_mille(0);
+    assert_eq!(c.one(&[13], 5), 13);
     c.finish();
 }
 
@@ -94,7 +145,7 @@ fn peers_restart_from_their_persisted_bytes() {
 
 #[test]
 fn a_lagging_peer_catches_up_by_snapshot_and_restarts_from_one() {
-    let c = Cluster::new(3, 4, Options { snapshot_every: 10 });
+    let c = Cluster::new(3, 4, Options { snapshot_every: 10, ..Options::default() });
     c.one(b"start", 3);
     let leader = c.check_one_leader();
     let lagging = (leader + 1) % 3;
@@ -131,20 +182,29 @@ fn kill_returns_while_apply_is_blocked() {
     assert_eq!((rc, is_leader), (0, true));
     wait_until("applies are blocked", Duration::from_secs(5), || c.net.blocked_applies.load(Ordering::SeqCst) >= 2);
 
-    // Blocked in apply, each peer still answers its callers at once.
-    let started = Instant::now();
+    // Blocked in apply, each peer still answers its callers, also once the commands below commit and wait for
+    // the blocked applier: these calls return while every apply stays blocked (only kill releases it). The lab's
+    // election bound is no speed requirement, only a limit for a build whose calls wait on apply to hit.
+    let calls = thread::spawn(move || {
+        (0..10u8)
+            .map(|i| {
+                let (mut index, mut term, mut is_leader) = (0, 0, false);
+                let rc = unsafe {
+                    raftcore::ffi::raft_start(h, &i, 1, &mut index, &mut term, &mut is_leader, std::ptr::null_mut())
+                };
+                thread::sleep(Duration::from_millis(u64::from(HEARTBEAT_MS)));
+                rc
+            })
+            .collect::<Vec<_>>()
+    });
+    wait_until("raft_start returns while apply is blocked", Duration::from_secs(5), || calls.is_finished());
+    assert_eq!(calls.join().unwrap(), vec![0; 10]);
     for i in 0..3 {
         assert!(c.state(i).is_some());
     }
-    let rc = unsafe {
-        raftcore::ffi::raft_start(h, b"y".as_ptr(), 1, &mut index, &mut term, &mut is_leader, std::ptr::null_mut())
-    };
-    assert_eq!((rc, is_leader), (0, true));
-    assert!(started.elapsed() < Duration::from_millis(500), "calls took {:?}", started.elapsed());
-    let started = Instant::now();
+    // Kill returns once the host lets apply return (crash sets the flag apply waits on, as the Go shim does).
     for i in 0..3 {
         c.crash(i);
     }
-    assert!(started.elapsed() < Duration::from_secs(1), "kill took {:?}", started.elapsed());
     c.finish();
 }

@@ -38,8 +38,9 @@ import lab  # noqa: E402  (stop_group, Interrupted, on_signal: the same process 
 ROOT = Path(__file__).resolve().parent.parent
 ADAPTER = ROOT / "cpp" / "dslabs"
 # Copied next to the adapter for the build (its wscript takes no include path): the C ABI and the C++ header over
-# it, which the adapter uses in dynamic mode.
-HEADERS = (ROOT / "include" / "raftcore.h", ROOT / "include" / "raftcore.hpp")
+# it, which the adapter uses in dynamic mode, and the adapter's framework-free half (tested in cpp/tests).
+HEADERS = (ROOT / "include" / "raftcore.h", ROOT / "include" / "raftcore.hpp",
+           ROOT / "cpp" / "dslabs" / "raftcore_host.h")
 RAFT_DIR = Path("src") / "deptran" / "raft"
 STUDENT_FILES = ("server.h", "server.cc", "commo.h", "commo.cc", "service.h", "service.cc", "raft_rpc.rpc")
 # Generated from raft_rpc.rpc by the build (and ignored by git). Moved aside with the user's files, so that the
@@ -410,6 +411,8 @@ def main(argv=None) -> int:
     ap.add_argument("--restore", action="store_true", help="only put back the files an interrupted run left")
     args = ap.parse_args(argv)
     signal.signal(signal.SIGTERM, lab.on_signal)
+    # As in make lab: a run started in the background inherits SIGINT ignored and must still restore when sent one.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     scratch = Path(tempfile.mkdtemp(prefix="raftcore-dslabs."))
     log_path = scratch / "run.log"
     try:

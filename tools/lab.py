@@ -7,14 +7,16 @@ Usage (normally through `make lab`, which builds the library and sets PKG_CONFIG
     tools/lab.py --lab DIR --part 4A,4B   the labs that stand on Raft (4A-5C), a list of parts, or `all`
     tools/lab.py --peers process          the bundled harness with one process per peer
 
-For a lab tree it detects the tester generation and the module name, installs the shim over the tree's raft.go
-(keeping the user's file beside it as .raft.go.raftcore-orig and putting it back afterwards, also on failure or
-Ctrl-C), builds the daemons a 2026 tree's selected tests start, runs `go test -race -count=1` part by part in the
+For a lab tree it detects the tester generation and the module name, sets the student's Raft aside (every file of
+the Raft package that is not one of the course's tester files, their own tests included, moved into
+.raftcore-aside/ and put back byte for byte afterwards, also on failure or Ctrl-C), installs the shim as raft.go,
+builds the daemons a 2026 tree's selected tests start, runs `go test -race -count=1` part by part in the
 package that holds each part (raft1, kvraft1/rsm, kvraft1, shardkv1), and restores the tree. A part whose service
 is still the course's skeleton is skipped with one line saying so. The exit status is non-zero if any test failed,
 nothing ran, or the tree could not be used; every refusal says what to do.
 """
 import argparse
+import json
 import os
 import re
 import shutil
@@ -31,15 +33,19 @@ import labtable  # noqa: E402
 ROOT = Path(__file__).resolve().parent.parent
 BUNDLED = ROOT / "go"
 SHIM_MODULE = "6.5840"  # the import prefix the shims are written with
-BACKUP_NAME = ".raft.go.raftcore-orig"  # Go ignores files starting with a dot, so the backup never compiles
+# Where the student's files wait during a run: Go ignores names starting with a dot, so nothing there compiles.
+BACKUP_NAME = ".raftcore-aside"
+MANIFEST = "manifest.json"
+LEGACY_BACKUP = ".raft.go.raftcore-orig"  # what runs before the whole package was set aside left
 SHIM_MARK = "raftcore shim"  # in the first lines of both shims: tells an installed shim from a user's raft.go
+STAND_IN_MARK = "raftcore stand-in"  # in the first lines of a helper file we wrote for the run
 MIN_GO = (1, 22)
 # The lab's test files fail go vet's printf check above this go directive (non-constant Fatalf formats).
 MAX_GO_DIRECTIVE = (1, 22)
 PART_TIMEOUT = "30m"  # the full suite is close to go test's 10-minute default, so each part gets its own budget
 # (and more than the 15 minutes the 2026 Makefile gives shardkv)
 
-# The packages of a raft1 tree whose tests stand on raft.Make (lab-facts §7), in the order their parts come, and
+# The packages of a raft1 tree whose tests stand on raft.Make (docs/LAB-GENERATIONS.md §8), in the order their parts come, and
 # the daemons a 2026 tree's tests of each start from main/ (go test never rebuilds those).
 SERVICE_PACKAGES = (
     ("raft1", ("raft1d",)),
@@ -47,6 +53,13 @@ SERVICE_PACKAGES = (
     ("kvraft1", ("kvraft1d",)),
     ("shardkv1", ("shardgrp1d", "kvsrv1d")),
 )
+
+# The later labs of a classic src/raft tree (2018-2024), each a package of its own beside raft/. Their tests name
+# parts (kvraft 3A/3B, or 4A/4B in 2024) except the shard controller's and most of shardkv's before 2024, which
+# have no suffix: those take the part of the lab they belong to, the one after kvraft's (A for the controller,
+# B for shardkv).
+CLASSIC_SERVICE_PACKAGES = ("kvraft", "shardmaster", "shardctrler", "shardkv")
+UNSUFFIXED_PART = {"shardmaster": "A", "shardctrler": "A", "shardkv": "B"}
 
 # The course's skeleton of each service, recognised by a method whose body (comments aside) is the skeleton's
 # placeholder: (package, file, method, placeholder, what to tell the user). A part whose package, or a package
@@ -57,12 +70,44 @@ SKELETONS = (
     ("kvraft1", "server.go", "DoOp", "return nil", "kvraft1: the server's DoOp still returns nil from the skeleton"),
     ("shardkv1/shardgrp", "server.go", "DoOp", "return nil",
      "shardkv1/shardgrp: the server's DoOp still returns nil from the skeleton"),
+    ("kvraft", "server.go", "Get", "", "kvraft: the server's Get is still the skeleton's empty method"),
+    ("shardmaster", "server.go", "Join", "", "shardmaster: Join is still the skeleton's empty method"),
+    ("shardctrler", "server.go", "Join", "", "shardctrler: Join is still the skeleton's empty method"),
+    ("shardkv", "server.go", "Get", "", "shardkv: the server's Get is still the skeleton's empty method"),
 )
 # What each package's tests stand on, besides Raft.
 STANDS_ON = {
     "kvraft1/rsm": ("kvraft1/rsm",),
     "kvraft1": ("kvraft1/rsm", "kvraft1"),
     "shardkv1": ("kvraft1/rsm", "shardkv1/shardgrp"),
+    "kvraft": ("kvraft",),
+    "shardmaster": ("shardmaster",),
+    "shardctrler": ("shardctrler",),
+    "shardkv": ("shardmaster", "shardctrler", "shardkv"),
+}
+
+
+# The course's own files in each generation's Raft package (docs/LAB-GENERATIONS.md §7): the
+# tester and its helpers. Every other Go file there is the student's Raft (however many files it is split into,
+# with its own unit tests), which the shim replaces as a whole.
+COURSE_FILES = {
+    "2026": ("raft_test.go", "test.go", "server.go", "proxy.go", "util.go"),
+    "2025": ("raft_test.go", "test.go", "util.go"),
+    "classic-module": ("config.go", "test_test.go", "persister.go", "util.go"),
+    "2020": ("config.go", "test_test.go", "persister.go", "util.go"),
+    "mp2": ("config.go", "test_test.go", "util.go"),
+}
+# The course's helper file, which students extend (methods on *Raft, their own loggers). The tester files call its
+# DPrintf, so when the student's version does not build without their Raft, a stand-in with the course's two
+# declarations takes its place for the run. raft1 trees' DPrintf returns nothing, the classic ones' (n, err); a
+# statement call compiles against either.
+HELPER_FILE = "util.go"
+STAND_IN_UTIL = {
+    "raft1": ("const Debug = false\n\n// DPrintf logs when Debug is on.\n"
+              "func DPrintf(format string, a ...interface{}) {\n\tif Debug {\n\t\tlog.Printf(format, a...)\n\t}\n}\n"),
+    "raft": ("const Debug = false\n\n// DPrintf logs when Debug is on.\n"
+             "func DPrintf(format string, a ...interface{}) (n int, err error) {\n\tif Debug {\n"
+             "\t\tlog.Printf(format, a...)\n\t}\n\treturn\n}\n"),
 }
 
 
@@ -104,6 +149,15 @@ class Package:
     dir: Path
     parts: list
     daemons: tuple  # main/<name>.go daemons its tests start in a 2026 tree
+    unsuffixed: dict = None  # part -> names of its tests that do not carry the part in their name
+
+    def regex(self, part: str) -> str:
+        """The go test -run regex of one part of this package."""
+        names = (self.unsuffixed or {}).get(part)
+        if not names:
+            return part
+        exact = f"^({'|'.join(names)})$"
+        return exact if part not in test_parts(self.dir) else f"{part}|{exact}"
 
 
 def service_packages(src: Path):
@@ -115,6 +169,35 @@ def service_packages(src: Path):
         if parts:
             found.append(Package(rel, d, parts, daemons))
     return found
+
+
+def test_names(package_dir: Path):
+    names = []
+    for f in sorted(package_dir.glob("*_test.go")):
+        names.extend(re.findall(r"^func (Test\w+)\(\s*\w+\s+\*testing\.T\s*\)", f.read_text(errors="replace"), re.M))
+    return names
+
+
+def classic_service_packages(src: Path, raft_parts):
+    """The later labs of a classic tree, with their parts: named in the tests, or else the part of the lab the
+    package belongs to (UNSUFFIXED_PART), numbered after kvraft's lab (or two after Raft's)."""
+    found = {}
+    for rel in CLASSIC_SERVICE_PACKAGES:
+        d = src / rel
+        if d.is_dir():
+            found[rel] = (d, test_parts(d), [n for n in test_names(d) if not re.search(r"\d[A-Z]$", n)])
+    kv_parts = found.get("kvraft", (None, [], []))[1]
+    base = kv_parts or raft_parts
+    shard_lab = int(base[0][0]) + (1 if kv_parts else 2) if base else None
+    packages = []
+    for rel, (d, parts, bare) in found.items():
+        unsuffixed = {}
+        if bare and rel in UNSUFFIXED_PART and shard_lab:
+            unsuffixed[f"{shard_lab}{UNSUFFIXED_PART[rel]}"] = bare
+        all_parts_here = sorted(set(parts) | set(unsuffixed))
+        if all_parts_here:
+            packages.append(Package(rel, d, all_parts_here, (), unsuffixed))
+    return packages
 
 
 def parse_version(text):
@@ -136,10 +219,13 @@ def go_module(src: Path):
     return None, None, None
 
 
-def test_parts(package_dir: Path):
-    """The parts (3A, 2B, ...) the package's tests are named after, in order."""
+def test_parts(package_dir: Path, names=None):
+    """The parts (3A, 2B, ...) the package's tests are named after, in order; only from the test files named, if
+    given (a Raft package's course tests, not the student's own)."""
     parts = set()
     for f in package_dir.glob("*_test.go"):
+        if names is not None and f.name not in names:
+            continue
         parts.update(re.findall(r"^func Test\w*?(\d[A-Z])\(", f.read_text(errors="replace"), re.M))
     return sorted(parts)
 
@@ -202,10 +288,16 @@ def detect(src: Path) -> Tree:
         if not shim.is_file():
             raise LabError(f"{src} is a classic src/raft tree ({generation}); its shim {shim} is missing: run "
                            f"`make shims`")
-    parts = test_parts(pkg)
+    course_tests = [n for n in COURSE_FILES[generation] if n.endswith("_test.go")]
+    parts = test_parts(pkg, course_tests)
     if not parts:
-        raise LabError(f"{pkg} has no Test...<part> functions in its *_test.go files")
-    packages = service_packages(src) if pkg.name == "raft1" else None
+        raise LabError(f"{pkg} has no Test...<part> functions in the course's test file "
+                       f"({', '.join(course_tests)})")
+    raft_package = Package(pkg.name, pkg, parts, ("raft1d",) if pkg.name == "raft1" else ())
+    if pkg.name == "raft1":
+        packages = [raft_package, *(p for p in service_packages(src) if p.rel != "raft1")]
+    else:
+        packages = [raft_package, *classic_service_packages(src, parts)]
     return Tree(src=src, generation=generation, module=module or "", directive=directive,
                 package_dir=pkg, shim=shim, parts=parts, packages=packages)
 
@@ -234,7 +326,7 @@ def select_runs(packages, part_arg: str, run_arg: str):
     for part in sorted(wanted):
         for p in packages:
             if part in p.parts:
-                run = (p, run_arg or part)
+                run = (p, run_arg or p.regex(part))
                 if run not in runs:
                     runs.append(run)
     return runs
@@ -285,11 +377,12 @@ def shim_text(tree: Tree) -> str:
 
 
 def check_not_installed(tree: Tree):
-    if tree.backup.exists():
-        raise LabError(
-            f"{tree.backup} exists: an earlier run was interrupted and the shim may still be installed. "
-            f"Restore your file with `make lab-restore LAB={tree.src}` (or move it back over raft.go yourself)."
-        )
+    for leftover in (tree.backup, tree.package_dir / LEGACY_BACKUP):
+        if leftover.exists():
+            raise LabError(
+                f"{leftover} exists: an earlier run was interrupted and the shim may still be installed. "
+                f"Restore your files with `make lab-restore LAB={tree.src}` and run again."
+            )
     if tree.target.is_file() and SHIM_MARK in tree.target.read_text(errors="replace")[:2000]:
         raise LabError(
             f"{tree.target} is already raftcore's shim and no copy of your own file is beside it; "
@@ -297,19 +390,95 @@ def check_not_installed(tree: Tree):
         )
 
 
+def student_files(tree: Tree):
+    """The Go files of the Raft package that are the student's, not the course's tester: raft.go, the rest of a
+    Raft split across files, and the student's own tests. Files Go ignores (leading dot or underscore) and
+    non-Go files stay where they are."""
+    course = COURSE_FILES[tree.generation]
+    return [f.name for f in sorted(tree.package_dir.glob("*.go"))
+            if f.is_file() and f.name not in course and not f.name.startswith((".", "_"))]
+
+
+def read_manifest(tree: Tree) -> dict:
+    try:
+        return json.loads((tree.backup / MANIFEST).read_text())
+    except (OSError, ValueError) as e:
+        raise LabError(f"{tree.backup / MANIFEST} cannot be read ({e}); the files set aside are in {tree.backup}: "
+                       f"move them back into {tree.package_dir} by hand")
+
+
+def write_manifest(tree: Tree, manifest: dict):
+    tmp = tree.backup / (MANIFEST + ".tmp")
+    tmp.write_text(json.dumps(manifest, indent=1))
+    os.replace(tmp, tree.backup / MANIFEST)
+
+
+def set_aside(tree: Tree, names, manifest: dict):
+    """Moves the named files of the Raft package into the aside directory. The manifest is written before each
+    move, so an interrupted run is always restorable: a name it lists that is not in the aside directory was
+    never moved."""
+    for name in names:
+        manifest["moved"].append(name)
+        write_manifest(tree, manifest)
+        os.replace(tree.package_dir / name, tree.backup / name)
+
+
+def create(tree: Tree, name: str, text: str, manifest: dict):
+    """Writes a file of ours into the Raft package, listed first so that restore removes it."""
+    manifest["created"].append(name)
+    write_manifest(tree, manifest)
+    (tree.package_dir / name).write_text(text)
+
+
 def install(tree: Tree):
+    """Sets the student's Raft aside and puts the shim in as raft.go; says in one line what was set aside."""
     check_not_installed(tree)
-    if tree.target.exists():
-        shutil.copy2(tree.target, tree.backup)
-    tree.target.write_text(shim_text(tree))
+    tree.backup.mkdir()
+    manifest = {"moved": [], "created": []}
+    write_manifest(tree, manifest)
+    names = student_files(tree)
+    set_aside(tree, names, manifest)
+    create(tree, "raft.go", shim_text(tree), manifest)
+    print(f"== lab: set aside for the run, put back afterwards: {' '.join(names) if names else 'nothing'} "
+          f"(in {tree.package_dir.name}/{BACKUP_NAME})", flush=True)
+
+
+def stand_in_helper(tree: Tree, why: str):
+    """Replaces the student's util.go, which does not build without their Raft, by the course's two helpers."""
+    manifest = read_manifest(tree)
+    set_aside(tree, [HELPER_FILE], manifest)
+    body = STAND_IN_UTIL["raft1" if tree.package_dir.name == "raft1" else "raft"]
+    text = (f"package raft\n\n// {STAND_IN_MARK}: your {HELPER_FILE} is set aside for this run and put back "
+            f"afterwards ({why}).\n\nimport \"log\"\n\n{body}")
+    create(tree, HELPER_FILE, text, manifest)
+    print(f"== lab: {HELPER_FILE} set aside too ({why}); a stand-in with Debug and DPrintf takes its place",
+          flush=True)
 
 
 def restore(tree: Tree) -> bool:
-    """Puts the user's raft.go back; true if there was something to restore."""
-    if tree.backup.exists():
-        os.replace(tree.backup, tree.target)
+    """Puts the student's files back byte for byte and removes ours; true if there was something to restore."""
+    legacy = tree.package_dir / LEGACY_BACKUP
+    if legacy.exists():
+        os.replace(legacy, tree.target)
         return True
-    return False
+    if not tree.backup.exists():
+        return False
+    manifest = read_manifest(tree)
+    for name in manifest["created"]:
+        f = tree.package_dir / name
+        # Ours only: a file the run never got to replace is still the student's.
+        if f.is_file() and any(m in f.read_text(errors="replace")[:2000] for m in (SHIM_MARK, STAND_IN_MARK)):
+            f.unlink()
+    for name in manifest["moved"]:
+        if (tree.backup / name).exists():
+            os.replace(tree.backup / name, tree.package_dir / name)
+    (tree.backup / MANIFEST).unlink()
+    try:
+        tree.backup.rmdir()
+    except OSError:
+        raise LabError(f"{tree.backup} still holds {', '.join(sorted(f.name for f in tree.backup.iterdir()))}, "
+                       f"which no run of ours put there: look at them, then remove the directory")
+    return True
 
 
 def set_tree_env(tree: Tree, env: dict):
@@ -321,23 +490,83 @@ def set_tree_env(tree: Tree, env: dict):
         tree.generation, "classic")
 
 
-def check_shim_builds(tree: Tree, env: dict, race: str, logdir: Path):
-    """Compiles the package and its tests with the shim in place (running none), so a shim this tree cannot
-    build is one line naming the tree and the first error, not a table of parts that all found 0 tests. The
-    flags match the real runs', so their compile comes from the cache."""
-    cmd = ["go", "test", *([race] if race else []), "-count=1", "-run", "^$", "."]
-    print(f"== lab: {' '.join(cmd)}  (in {tree.package_dir}: does the shim build here?)", flush=True)
-    proc = subprocess.run(cmd, cwd=tree.package_dir, env=env, capture_output=True, text=True, errors="replace")
-    if proc.returncode == 0:
-        return
+# What a compiler error says when a student's service calls beyond the lab's Raft API: a method or field only their
+# Raft has, or an interface of theirs (an extended raftapi.Raft) that the shim does not satisfy.
+BEYOND_API = (
+    re.compile(r"undefined \(type \*?[\w.]*\b(?:Raft|ApplyMsg|Persister) has no field or method (\w+)"),
+    re.compile(r"does not implement [\w.]+ \(missing method (\w+)\)"),
+)
+GO_ERROR = re.compile(r"^\s*((?:\S+/)?[^/\s]+\.go):(\d+)(?::\d+)?: (.*)$")
+
+
+def compile_errors(output: str):
+    """(file, line, message) of each compiler error in go's output, file as go printed it."""
+    return [m.groups() for m in map(GO_ERROR.match, output.splitlines()) if m]
+
+
+def check_shim_builds(tree: Tree, env: dict, race: str, logdir: Path, packages=None):
+    """Compiles the Raft package and the service packages to be run, tests included, with the shim in place
+    (running none), so that what stops a tree is one line, not a table of parts that all found 0 tests. A
+    student's util.go that needs their Raft is replaced by a stand-in and the build tried again. The flags
+    match the real runs', so their compile comes from the cache."""
+    dirs = []
+    for d in [tree.package_dir, *(p.dir for p in packages or ())]:
+        if d not in dirs:
+            dirs.append(d)
+    targets = ["./" + d.relative_to(tree.src).as_posix() for d in dirs]
+    cmd = ["go", "test", *([race] if race else []), "-count=1", "-run", "^$", *targets]
+    helper = tree.package_dir / HELPER_FILE
+    while True:
+        print(f"== lab: {' '.join(cmd)}  (in {tree.src}: does the shim build here?)", flush=True)
+        proc = subprocess.run(cmd, cwd=tree.src, env=env, capture_output=True, text=True, errors="replace")
+        if proc.returncode == 0:
+            return
+        output = proc.stdout + proc.stderr
+        errors = compile_errors(output)
+        in_helper = [e for e in errors if (tree.src / e[0]).resolve() == helper.resolve()]
+        if in_helper and HELPER_FILE in COURSE_FILES[tree.generation] and \
+                STAND_IN_MARK not in helper.read_text(errors="replace")[:2000]:
+            stand_in_helper(tree, f"{HELPER_FILE}:{in_helper[0][1]}: {in_helper[0][2]}")
+            continue
+        break
     log = logdir / "build.log"
-    log.write_text(proc.stdout + proc.stderr)
-    errors = [l.strip() for l in (proc.stdout + proc.stderr).splitlines() if re.match(r"\s*\S+\.go:\d+", l)]
-    first = errors[0] if errors else (proc.stderr.strip().splitlines() or ["no output"])[-1]
+    log.write_text(output)
+    raise LabError(build_failure(tree, errors, output, log))
+
+
+def build_failure(tree: Tree, errors, output: str, log: Path) -> str:
+    """One line on why the shim does not build: a service calling beyond the lab's API, a course file that
+    needs the student's Raft, or else the compiler's first error."""
+    extras = {}  # method -> where it is first used (or asked for by the student's interface)
+    for file, line, message in errors:
+        in_shim = (tree.src / file).resolve() == tree.target.resolve()
+        for pattern in BEYOND_API[1:] if in_shim else BEYOND_API:
+            m = pattern.search(message)
+            if m and m.group(1) not in extras:
+                method = m.group(1)
+                # An interface the shim does not satisfy: name where the student's interface asks for the method.
+                where = next((f"{f.relative_to(tree.src)}:{n}" for f in sorted(tree.src.glob("raftapi*/*.go"))
+                              for n, l in enumerate(f.read_text(errors="replace").splitlines(), 1)
+                              if re.match(rf"\s*{method}\(", l)), None) if "missing method" in message else None
+                extras[method] = where or f"{file}:{line}"
+    if extras:
+        uses = ", ".join(f"{method} ({where})" for method, where in extras.items())
+        return (f"the services use {uses}, which the lab's Raft API does not have: they depend on their own Raft's "
+                f"extras, so raftcore cannot stand in for that Raft (full output in {log})")
+    if errors:
+        file, line, message = errors[0]
+        where = (tree.src / file).resolve()
+        if where.parent == tree.package_dir.resolve() and where.name in COURSE_FILES[tree.generation]:
+            return (f"{file}:{line}: {message}: {where.name} is one of the course's tester files, and this one "
+                    f"needs something of your own Raft's; put back the course's {where.name} to run it on "
+                    f"raftcore (full output in {log})")
+        first = f"{file}:{line}: {message}"
+    else:
+        first = (output.strip().splitlines() or ["no output"])[-1]
     lang = f"go.mod says go {tree.directive[0]}.{tree.directive[1]}" if tree.directive else (
         "GOPATH mode" if not tree.module else "no go directive")
-    raise LabError(f"raftcore's shim does not build in {tree.src} ({tree.generation} tree, {lang}): {first} "
-                   f"(full output in {log})")
+    return (f"raftcore's shim does not build in {tree.src} ({tree.generation} tree, {lang}): {first} "
+            f"(full output in {log})")
 
 
 def build_daemon(tree: Tree, env: dict, race: bool, packages=None):
@@ -414,6 +643,81 @@ def run_parts(runs, env, race, logdir):
     return logs
 
 
+# raftcore's latency mode for diagnosis (docs/ABI.md): new entries go out only on the leader's heartbeats, so a
+# command commits a heartbeat or two after Start, as in a typical student's Raft, instead of at once.
+PACING_ENV = {"RAFTCORE_PACING": "heartbeat"}
+MAX_COMPARED = 6  # failing service tests run again on the student's own Raft; each run costs up to minutes
+
+
+def test_results(log: Path) -> dict:
+    """test -> PASS, FAIL or CRASH (no verdict line: the binary died or timed out) from one go test -v log."""
+    with open(log, encoding="utf-8", errors="replace") as f:
+        order, tests, _ = labtable.parse(f)
+    return {t: {"PASS": "PASS", "FAIL": "FAIL", "SKIP": "SKIP"}.get(tests[t]["result"], "CRASH") for t in order}
+
+
+def failed_service_tests(tree: Tree, runs, logs):
+    """(package, test) of each test of a service package (not the Raft package's own) that failed on raftcore."""
+    failed = []
+    for (package, _), log in zip(runs, logs):
+        if package.dir != tree.package_dir:
+            failed.extend((package, t) for t, r in test_results(log).items() if r in ("FAIL", "CRASH"))
+    return failed
+
+
+def run_one(package: Package, test: str, env: dict, race: str, logdir: Path, label: str) -> str:
+    log = logdir / f"compare-{label}-{test}.log"
+    cmd = ["go", "test", "-v", *([race] if race else []), "-count=1", "-timeout", PART_TIMEOUT, "-run", f"^{test}$",
+           "."]
+    run(cmd, package.dir, env, log)
+    return test_results(log).get(test, "CRASH")
+
+
+def whose_bug(again: str, paced: str, own: str) -> str:
+    """What the three runs of a test that failed on raftcore say about where the bug is."""
+    if own not in ("PASS", "FAIL", "CRASH"):
+        return "your own Raft could not be run, so this says nothing yet"
+    if own != "PASS":
+        return "fails on your own Raft too: a bug in the service (or a flaky test), not in Raft"
+    if again == "PASS":
+        return ("passed when run again on raftcore: a rare race, in the service or in raftcore; "
+                "`make stress LAB=… PART=… RUN=…` tells how rare")
+    if paced == "PASS":
+        return ("a timing race in the service: it fails when Raft commits at once and passes when commits wait for "
+                "heartbeats, as your Raft's do (look for an apply that can arrive before Start returns, such as a "
+                "waiter registered after Start)")
+    return ("fails on raftcore in both modes, passes on your Raft: the service relies on something your Raft does "
+            "beyond the lab's contract, or raftcore is wrong; please report it with these logs")
+
+
+def compare(tree: Tree, failed, env: dict, race: str, logdir: Path):
+    """Runs each failed service test again: on raftcore, on raftcore with heartbeat pacing, then on the student's
+    own Raft (their files back in place), and prints the results side by side with a verdict."""
+    if len(failed) > MAX_COMPARED:
+        print(f"== lab: comparing the first {MAX_COMPARED} of {len(failed)} failed service tests", flush=True)
+        failed = failed[:MAX_COMPARED]
+    rows = []
+    for package, test in failed:
+        print(f"== lab: whose bug? {test} again on raftcore, then with commits paced by heartbeats", flush=True)
+        rows.append([package, test, run_one(package, test, env, race, logdir, "raftcore"),
+                     run_one(package, test, dict(env, **PACING_ENV), race, logdir, "paced")])
+    restore(tree)
+    print(f"== lab: whose bug? your own Raft back in {tree.package_dir} for the same tests", flush=True)
+    own_error = None
+    try:
+        build_daemon(tree, env, bool(race), list({p.rel: p for p, _ in failed}.values()))
+    except LabError as e:
+        own_error = e
+        print(f"== lab: your own Raft could not be run: {e}", flush=True)
+    for row in rows:
+        row.append("NOT RUN" if own_error else run_one(row[0], row[1], env, race, logdir, "own"))
+    width = max(len(r[1]) for r in rows)
+    print(f"\n== lab: whose bug? each failed service test again (logs in {logdir})")
+    print(f"{'test':<{width}}  first  again  paced  your Raft  verdict")
+    for package, test, again, paced, own in rows:
+        print(f"{test:<{width}}  FAIL   {again:<5}  {paced:<5}  {own[:9]:<9}  {whose_bug(again, paced, own)}")
+
+
 def table(logs, skipped) -> int:
     lines = []
     for log in logs:
@@ -441,9 +745,14 @@ def main(argv=None) -> int:
     ap.add_argument("--peers", default="", choices=["", "local", "process"],
                     help="bundled harness only: peers in the test process (local) or one process each (process)")
     ap.add_argument("--race", default="-race", help="the race flag passed to go test and the daemon build ('' for none)")
-    ap.add_argument("--restore", action="store_true", help="only put back the raft.go an interrupted run left")
+    ap.add_argument("--compare", type=int, default=1, choices=[0, 1],
+                    help="run each failed service test again on raftcore, paced raftcore and your own Raft (default 1)")
+    ap.add_argument("--restore", action="store_true", help="only put back the files an interrupted run set aside")
     args = ap.parse_args(argv)
     signal.signal(signal.SIGTERM, on_signal)
+    # Started in the background (`make lab &` from a script, nohup), it inherits SIGINT ignored, as would the tests
+    # it starts; it must still restore the tree when sent one, and stop_group's SIGINT must reach the tests.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     env = dict(os.environ)
     env["PKG_CONFIG_PATH"] = str(ROOT) + (":" + env["PKG_CONFIG_PATH"] if env.get("PKG_CONFIG_PATH") else "")
     logdir = Path(tempfile.mkdtemp(prefix="raftcore-lab."))
@@ -462,7 +771,7 @@ def main(argv=None) -> int:
                 raise LabError("PEERS applies to the bundled harness only; a lab tree's own tester decides how peers run")
             tree = detect(Path(args.lab).expanduser().absolute())
             if args.restore:
-                print(f"lab: {'restored' if restore(tree) else 'nothing to restore in'} {tree.target}")
+                print(f"lab: {'restored your files in' if restore(tree) else 'nothing to restore in'} {tree.package_dir}")
                 return 0
             check_go()
             print(f"== lab: {tree.src}: {tree.generation} tester, module {tree.module or '(GOPATH mode)'}, "
@@ -473,9 +782,12 @@ def main(argv=None) -> int:
             if runs:
                 install(tree)
                 try:
-                    check_shim_builds(tree, env, args.race, logdir)
+                    check_shim_builds(tree, env, args.race, logdir, [p for p, _ in runs])
                     build_daemon(tree, env, bool(args.race), [p for p, _ in runs])
                     logs = run_parts(runs, env, args.race, logdir)
+                    failed = failed_service_tests(tree, runs, logs) if args.compare else []
+                    if failed:
+                        compare(tree, failed, env, args.race, logdir)
                 finally:
                     restore(tree)
     except LabError as e:

@@ -2,7 +2,7 @@
 """Lays out a fake lab tree of one tester generation from our own harness, to prove `make lab LAB=...` without
 the course's code.
 
-    tools/labfixture.py GENERATION DEST [--module NAME] [--skeleton-rsm]
+    tools/labfixture.py GENERATION DEST [--module NAME] [--skeleton-rsm] [--student split]
 
 GENERATION is one of
   2026            raft1/ with a main/raft1d.go daemon; go.mod says go 1.22
@@ -19,8 +19,10 @@ go.sum, and in 2026 the main/rsm1d.go and main/kvraft1d.go daemons; --skeleton-r
 placeholder back into rsm's Submit, as in a tree whose Lab 4 is not begun.
 DEST/src gets a go.mod with the lab's go directive and the given module name (default 6.5840) unless in GOPATH
 mode, our labrpc, labgob, raftapi and tester1 with their imports rewritten, our lab tests in the Raft package's
-directory (in classic trees they run the classic or MP2 shim), stand-ins for the tree's own util.go (and MP2's
-config.go), and a stand-in for a student's raft.go that a run must leave byte for byte as it was.
+directory, merged into the one file the course's tests come in (raft_test.go, or test_test.go in classic trees,
+where they run the classic or MP2 shim), stand-ins for the tree's own util.go (and MP2's config.go), and a
+student's Raft that a run must leave byte for byte as it was: one raft.go, or with --student split a Raft split
+across files, util.go extended with methods on *Raft, and the student's own unit tests.
 """
 import argparse
 import re
@@ -31,7 +33,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 HARNESS = ROOT / "go"
 GENERATIONS = ("2026", "2025", "classic-module", "2020", "mp2")
-# The go directive of each generation's go.mod (lab-facts §1, §8); GOPATH trees have none.
+# The go directive of each generation's go.mod (docs/LAB-GENERATIONS.md §1, §9); GOPATH trees have none.
 GO_DIRECTIVES = {"2026": "1.22", "2025": "1.22", "classic-module": "1.15"}
 PACKAGES = ("labrpc", "labgob", "raftapi", "tester1")
 # The labs on Raft in a raft1 tree: (package, with its tests).
@@ -39,32 +41,113 @@ SERVICES = (("kvsrv1/rpc", False), ("models1", False), ("kvtest1", False), ("kvr
 SUBMIT = "func (rsm *RSM) Submit(req any) (rpc.Err, any) {\n"
 SKELETON_SUBMIT_BODY = "\t// your code here\n\treturn rpc.ErrWrongLeader, nil\n"
 # The lab-scenario tests and what they need; the shim's own unit tests stay in our repo.
-COMMON_TESTS = ("harness_test.go", "lab3a_test.go", "lab3b_test.go", "lab3c_test.go", "lab3d_test.go",
-                "race_test.go", "norace_test.go")
+COMMON_TESTS = ("harness_test.go", "lab3a_test.go", "lab3b_test.go", "lab3c_test.go", "lab3d_test.go")
 RAFT1_TESTS = COMMON_TESTS + ("local_test.go", "daemon_test.go")
 CLASSIC_TESTS = COMMON_TESTS + ("classic_test.go",)
 # MP2 has no persistence and no snapshots: its tests are 2A and 2B only.
-MP2_TESTS = ("harness_test.go", "lab3a_test.go", "lab3b_test.go", "race_test.go", "norace_test.go", "mp2_test.go")
+MP2_TESTS = ("harness_test.go", "lab3a_test.go", "lab3b_test.go", "mp2_test.go")
+# The one file the course's Raft tests come in: raft1 trees' raft_test.go, classic trees' test_test.go. Ours are
+# merged into it, so that a fixture's Raft package holds only the course's file names, as a real tree's does.
+COURSE_TEST_FILE = {"2026": "raft_test.go", "2025": "raft_test.go"}
+CLASSIC_TEST_FILE = "test_test.go"
+STUDENT_LAYOUTS = ("single", "split", "paced")
 STUDENT_RAFT = """package raft
 
 // A student's Raft lives here. make lab puts raftcore's shim in its place for the run and restores this file.
 
 type Raft struct{}
 """
-# The classic trees' util.go declares these two; a shim that declared them too would not compile there.
+# The course's util.go declares these two (raft1 trees' DPrintf returns nothing); a shim that declared them too
+# would not compile there.
 UTIL_GO = """package raft
 
 import "log"
 
 // Debug turns on DPrintf's output.
-const Debug = 0
+const Debug = false
 
 // DPrintf logs when Debug is on.
 func DPrintf(format string, a ...interface{}) (n int, err error) {
-	if Debug > 0 {
+	if Debug {
 		log.Printf(format, a...)
 	}
 	return 0, nil
+}
+"""
+RAFT1_UTIL_GO = UTIL_GO.replace(" (n int, err error) {", " {").replace("\treturn 0, nil\n", "")
+# A student's Raft as many keep it (docs/LAB-GENERATIONS.md §7): split across files that declare
+# the RPC types and methods the shim declares too, the course's util.go extended with methods on *Raft, and unit
+# tests of the Raft's private fields beside the course's tests. It builds on its own; none of it builds beside the
+# shim, so a run must set all of it aside and put it back.
+SPLIT_RAFT = {
+    "raft.go": """package raft
+
+import "sync"
+
+// A student's Raft, split across files. make lab sets every file of it aside for the run and puts it back.
+
+type Raft struct {
+	mu          sync.Mutex
+	me          int
+	currentTerm int
+	votedFor    int
+	log         []LogEntry
+}
+
+type LogEntry struct {
+	Term    int
+	Command interface{}
+}
+""",
+    "election.go": """package raft
+
+type RequestVoteArgs struct {
+	Term         int
+	CandidateId  int
+	LastLogIndex int
+	LastLogTerm  int
+}
+
+type RequestVoteReply struct {
+	Term        int
+	VoteGranted bool
+}
+
+func (rf *Raft) RequestVote(args *RequestVoteArgs, reply *RequestVoteReply) {
+	rf.lock()
+	defer rf.unlock()
+	reply.Term = rf.currentTerm
+}
+""",
+    "log.go": """package raft
+
+func (rf *Raft) lastLogIndex() int {
+	return len(rf.log) - 1
+}
+""",
+    "election_test.go": """package raft
+
+import "testing"
+
+func TestVoteRequestSeesTerm(t *testing.T) {
+	rf := &Raft{currentTerm: 3, votedFor: -1}
+	reply := &RequestVoteReply{}
+	rf.RequestVote(&RequestVoteArgs{Term: 2}, reply)
+	if reply.Term != 3 || rf.lastLogIndex() != -1 {
+		t.Fatalf("reply %+v", reply)
+	}
+}
+""",
+    "coverage.out": "mode: set\n",
+}
+# The student's additions to the course's util.go: a method on *Raft that needs their Raft's fields.
+UTIL_ADDITIONS = """
+func (rf *Raft) lock() {
+	rf.mu.Lock()
+}
+
+func (rf *Raft) unlock() {
+	rf.mu.Unlock()
 }
 """
 # MP2's config.go builds every peer with a Make that takes no persister; make lab tells the generation by it.
@@ -99,6 +182,33 @@ def copy_go(src_dir: Path, dest_dir: Path, module: str, names=None, edit=lambda 
         (dest_dir / f.name).write_text(edit(f.name, rewrite(f.read_text(), module)))
 
 
+IMPORT_BLOCK = re.compile(r"^import \(\n(.*?)^\)\n", re.M | re.S)
+IMPORT_LINE = re.compile(r"^import (\S.*)\n", re.M)
+
+
+def merge_go(texts) -> str:
+    """One Go file from several of the same package: one package clause, the imports of all, then each body."""
+    package, imports, bodies = None, [], []
+    for text in texts:
+        m = re.search(r"^package (\w+)\n", text, re.M)
+        package = package or m.group(1)
+        text = text[:m.start()] + text[m.end():]
+        for pattern in (IMPORT_BLOCK, IMPORT_LINE):
+            for spec in pattern.findall(text):
+                imports.extend(l.strip() for l in spec.splitlines() if l.strip())
+            text = pattern.sub("", text)
+        bodies.append(text.strip() + "\n")
+    specs = "".join(f"\t{spec}\n" for spec in sorted(set(imports), key=lambda i: i.split()[-1]))
+    return f"package {package}\n\nimport (\n{specs})\n\n" + "\n".join(bodies)
+
+
+def copy_course_tests(src_dir: Path, dest: Path, module: str, names, edit=lambda name, text: text):
+    """Our lab tests, merged into the one file the course's tests come in."""
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    texts = [edit(name, rewrite((src_dir / name).read_text(), module)) for name in names]
+    dest.write_text(merge_go(texts))
+
+
 def as_2020(name: str, text: str) -> str:
     """The 2020 tree's differences: tests named for parts 2A-2C, the Persister's 2020 method names."""
     text = re.sub(r"^(func Test\w*?)3([ABC])\(", r"\g<1>2\2(", text, flags=re.M)
@@ -116,6 +226,58 @@ func (ps *Persister) SaveRaftState(raftstate []byte) {
     return text
 
 
+# A Start-then-register race, as students' rsm's have it: Start outside the lock, a little work, then the waiter is
+# registered, and a submission that hears nothing for a while gives up (the client then retries). On a Raft that
+# commits at once the op is applied before its waiter exists, so it is applied again on the retry; on a Raft that
+# commits on its next heartbeat the window never shows.
+LOCKED_START = """	rsm.mu.Lock()
+	if rsm.dead {
+		rsm.mu.Unlock()
+		return rpc.ErrWrongLeader, nil
+	}
+	index, term, isLeader := rsm.rf.Start(op)
+	if !isLeader {
+"""
+RACY_START = """	index, term, isLeader := rsm.rf.Start(op)
+	time.Sleep(5 * time.Millisecond) // the student's bookkeeping between Start and registering the waiter
+	rsm.mu.Lock()
+	if rsm.dead || !isLeader {
+"""
+WAIT_CASE = """		case o := <-s.done:
+			return o.err, o.value
+"""
+GIVE_UP_CASE = WAIT_CASE + """		case <-time.After(500 * time.Millisecond):
+			return rsm.abandon(index, s)
+"""
+# The student's own Raft for a comparison: a working Raft that, like most students', sends new entries only with
+# its heartbeats. It is raftcore's shim with that pacing switched on at start-up.
+PACED_RAFT_INIT = """package raft
+
+import "os"
+
+// This Raft replicates new entries only with its heartbeats.
+func init() {
+	os.Setenv("RAFTCORE_PACING", "heartbeat")
+}
+"""
+
+
+def racy_rsm_of(src: Path):
+    rsm = src / "kvraft1" / "rsm" / "rsm.go"
+    text = rsm.read_text()
+    for old, new in ((LOCKED_START, RACY_START), (WAIT_CASE, GIVE_UP_CASE)):
+        if old not in text:
+            raise SystemExit(f"labfixture: {rsm} no longer has the code --racy-rsm rewrites")
+        text = text.replace(old, new, 1)
+    rsm.write_text(text)
+
+
+def paced_student_raft(package_dir: Path, module: str):
+    shim = rewrite((HARNESS / "raft1" / "raft.go").read_text(), module).replace("raftcore shim", "student's Raft")
+    (package_dir / "raft.go").write_text(shim)
+    (package_dir / "pacing.go").write_text(PACED_RAFT_INIT)
+
+
 def copy_services(src: Path, module: str, skeleton_rsm: bool):
     for rel, with_tests in SERVICES:
         names = None
@@ -131,9 +293,23 @@ def copy_services(src: Path, module: str, skeleton_rsm: bool):
     (src / "go.sum").write_bytes((HARNESS / "go.sum").read_bytes())
 
 
-def build(generation: str, dest: Path, module: str, skeleton_rsm: bool = False) -> Path:
+def student_raft(package_dir: Path, layout: str, util: str):
+    """The student's Raft and the course's util.go as the student left it."""
+    if layout == "split":
+        for name, text in SPLIT_RAFT.items():
+            (package_dir / name).write_text(text)
+        util += UTIL_ADDITIONS
+    else:
+        (package_dir / "raft.go").write_text(STUDENT_RAFT)
+    (package_dir / "util.go").write_text(util)
+
+
+def build(generation: str, dest: Path, module: str, skeleton_rsm: bool = False, layout: str = "single",
+          racy_rsm: bool = False) -> Path:
     if generation not in GENERATIONS:
         raise SystemExit(f"labfixture: unknown generation {generation!r}; want one of {', '.join(GENERATIONS)}")
+    if layout not in STUDENT_LAYOUTS:
+        raise SystemExit(f"labfixture: unknown student layout {layout!r}; want one of {', '.join(STUDENT_LAYOUTS)}")
     src = dest / "src"
     if src.exists():
         shutil.rmtree(src)
@@ -148,24 +324,26 @@ def build(generation: str, dest: Path, module: str, skeleton_rsm: bool = False) 
     for pkg in PACKAGES:
         copy_go(HARNESS / pkg, src / pkg, module)
     if generation in ("2026", "2025"):
-        copy_go(HARNESS / "raft1", src / "raft1", module, names=RAFT1_TESTS)
-        (src / "raft1" / "raft.go").write_text(STUDENT_RAFT)
+        copy_course_tests(HARNESS / "raft1", src / "raft1" / COURSE_TEST_FILE[generation], module, RAFT1_TESTS)
+        student_raft(src / "raft1", layout, RAFT1_UTIL_GO)
+        if layout == "paced":
+            paced_student_raft(src / "raft1", module)
         copy_services(src, module, skeleton_rsm)
+        if racy_rsm:
+            racy_rsm_of(src)
     elif generation == "mp2":
-        copy_go(HARNESS / "raft1", src / "raft", module, names=MP2_TESTS, edit=as_2020)
+        copy_course_tests(HARNESS / "raft1", src / "raft" / CLASSIC_TEST_FILE, module, MP2_TESTS, edit=as_2020)
         (src / "raft" / "config.go").write_text(MP2_CONFIG_GO)
-        (src / "raft" / "util.go").write_text(UTIL_GO)
-        (src / "raft" / "raft.go").write_text(STUDENT_RAFT)
+        student_raft(src / "raft", layout, UTIL_GO)
     else:
         tests = CLASSIC_TESTS
         edit = lambda name, text: text  # noqa: E731
         if generation == "2020":
             tests = tuple(t for t in CLASSIC_TESTS if t != "lab3d_test.go")  # 2020 has no snapshots
             edit = as_2020
-        copy_go(HARNESS / "raft1", src / "raft", module, names=tests, edit=edit)
+        copy_course_tests(HARNESS / "raft1", src / "raft" / CLASSIC_TEST_FILE, module, tests, edit=edit)
         copy_go(HARNESS / "raft", src / "raft", module, names=("persister.go",), edit=edit)
-        (src / "raft" / "util.go").write_text(UTIL_GO)
-        (src / "raft" / "raft.go").write_text(STUDENT_RAFT)
+        student_raft(src / "raft", layout, UTIL_GO)
     if generation == "2026":
         copy_go(HARNESS / "main", src / "main", module)
     return src
@@ -177,8 +355,12 @@ def main(argv=None):
     ap.add_argument("dest", type=Path)
     ap.add_argument("--module", default="6.5840")
     ap.add_argument("--skeleton-rsm", action="store_true", help="rsm's Submit as the course skeleton has it")
+    ap.add_argument("--student", choices=STUDENT_LAYOUTS, default="single",
+                    help="the student's Raft: one raft.go (a stub), split across files with util.go extended and "
+                         "their own unit tests, or paced (raft1 trees: a working Raft that commits on heartbeats)")
+    ap.add_argument("--racy-rsm", action="store_true", help="rsm's Submit with a Start-then-register race")
     args = ap.parse_args(argv)
-    print(build(args.generation, args.dest, args.module, args.skeleton_rsm))
+    print(build(args.generation, args.dest, args.module, args.skeleton_rsm, args.student, args.racy_rsm))
     return 0
 
 

@@ -5,7 +5,7 @@
     tools/mkshim.py --check   fail if either is not what this would write
 
 Every shim must be one self-contained file (students replace exactly one file), so the classic ones are derived,
-not maintained by hand: the same Rust binding with the classic API around it (lab-facts §1.3, §8).
+not maintained by hand: the same Rust binding with the classic API around it (docs/LAB-GENERATIONS.md §2, §9).
   - go/raft/raft.go, the MIT 2020-24 src/raft trees: Make returns *Raft; ApplyMsg is declared here; the
     Persister is package raft's own, whose save method is Save in the 2021-24 trees and SaveStateAndSnapshot in
     2020's.
@@ -50,11 +50,13 @@ HEADER_MP2 = """// raftcore shim, MP2 API: the src/raft tree of UIUC ECE428/CS42
 
 APPLY_MSG = '''
 // ApplyMsg is what a peer sends on applyCh: a committed command, or a snapshot to switch to. The 2020 tester
-// reads only the first three fields.
+// reads only the first three fields. CommandTerm, the term of the committed entry, is not the course's: it is
+// here for services written against a Raft that reports it.
 type ApplyMsg struct {
 	CommandValid bool
 	Command      interface{}
 	CommandIndex int
+	CommandTerm  int
 
 	SnapshotValid bool
 	Snapshot      []byte
@@ -128,8 +130,12 @@ func (s *shimMemoryStore) SnapshotSize() int {
 CLASSIC_COMMON = [
     ('\t"6.5840/raftapi"\n', "", 1),
     ('\ttester "6.5840/tester1"\n', "", 1),
-    ("raftapi.ApplyMsg", "ApplyMsg", 3),
+    ("raftapi.ApplyMsg", "ApplyMsg", 4),
     (") raftapi.Raft {", ") *Raft {", 1),
+    # Only the raft1 testers' reasons hold in raft1's doc: no classic tester runs a peer in its own process, and
+    # 2020's starts reading applyCh before Make.
+    ("running: the 2026\n// tester waits on it before a restarted peer joins, and nobody reads applyCh until it has "
+     "returned.\n", "running: the tester\n// calls it synchronously whenever it starts a peer.\n", 1),
 ]
 
 # Make's line as the common rewrites leave it.

@@ -1,7 +1,7 @@
 """Tests of tools/lab.py on fake lab trees (tools/labfixture.py): generation detection, the refusals, and that a
 run leaves the tree byte for byte as it was, after success, failure, interruption or a killed run.
 
-The fixture runs need the library built and PKG_CONFIG_PATH set, as `make test-labtrees` does.
+The fixture runs need the library built and PKG_CONFIG_PATH set, as `make test-tools` does.
 """
 import hashlib
 import os
@@ -37,9 +37,9 @@ def digest(tree: Path) -> str:
 
 
 class Fixture:
-    def __init__(self, generation, module="6.5840", skeleton_rsm=False):
+    def __init__(self, generation, module="6.5840", skeleton_rsm=False, layout="single", racy_rsm=False):
         self.tmp = tempfile.TemporaryDirectory(prefix="labtree-")
-        self.src = labfixture.build(generation, Path(self.tmp.name), module, skeleton_rsm)
+        self.src = labfixture.build(generation, Path(self.tmp.name), module, skeleton_rsm, layout, racy_rsm)
         self.before = digest(self.src)
 
     def unchanged(self) -> bool:
@@ -179,6 +179,33 @@ class Refusals(unittest.TestCase):
         finally:
             fx.close()
 
+    def test_interrupted_set_aside_is_restored(self):
+        """A run stopped with the student's files aside and a stand-in util.go (as a killed run leaves them) is put
+        back by --restore, byte for byte, and a new run refuses until then."""
+        fx = Fixture("classic-module", layout="split")
+        try:
+            tree = lab.detect(fx.src)
+            lab.install(tree)
+            lab.stand_in_helper(tree, "a test")
+            self.assertEqual(sorted(f.name for f in (fx.src / "raft").glob("*.go")),
+                             ["persister.go", "raft.go", "test_test.go", "util.go"])
+            with self.assertRaises(lab.LabError):
+                lab.install(tree)
+            self.assertEqual(run_lab("--lab", str(fx.src), "--restore").returncode, 0)
+            self.assertTrue(fx.unchanged())
+        finally:
+            fx.close()
+
+    def test_only_the_course_tests_name_the_parts(self):
+        fx = Fixture("2025", layout="split")
+        try:
+            (fx.src / "raft1" / "extra_test.go").write_text("package raft\n\nfunc TestMine9Z(t *testing.T) {}\n")
+            self.assertEqual(lab.detect(fx.src).parts, ["3A", "3B", "3C", "3D"])
+            self.assertEqual(lab.student_files(lab.detect(fx.src)),
+                             ["election.go", "election_test.go", "extra_test.go", "log.go", "raft.go"])
+        finally:
+            fx.close()
+
     def test_shim_without_backup_is_refused(self):
         fx = Fixture("2025")
         try:
@@ -283,6 +310,73 @@ class Parts(unittest.TestCase):
         self.assertTrue(lab.go_body(WORKING_SUBMIT, "Submit").startswith("index, term, ok := rsm.rf.Start"))
 
 
+class ClassicParts(unittest.TestCase):
+    """The later labs of classic trees, on trees of test names only: parts from the names, else from the lab the
+    package belongs to, numbered after kvraft's."""
+
+    TREES = {
+        "2021": {"raft": ["TestInitialElection2A", "TestSnapshotBasic2D"],
+                 "kvraft": ["TestBasic3A", "TestSnapshotRPC3B"],
+                 "shardctrler": ["TestBasic", "TestMulti"],
+                 "shardkv": ["TestStaticShards", "TestJoinLeave", "TestChallenge1Delete"]},
+        "2024": {"raft": ["TestInitialElection3A", "TestSnapshotBasic3D"],
+                 "kvraft": ["TestBasic4A", "TestSnapshotRPC4B"],
+                 "shardctrler": ["TestBasic", "TestMinimalAgain", "TestMulti"],
+                 "shardkv": ["TestStaticShards5A", "TestJoinLeave5B", "TestConcurrent1_5B", "TestChallenge1Delete"]},
+        "2020": {"raft": ["TestInitialElection2A", "TestPersist12C"],
+                 "kvraft": ["TestBasic3A", "TestSnapshotRPC3B"],
+                 "shardmaster": ["TestBasic", "TestMulti"],
+                 "shardkv": ["TestStaticShards", "TestJoinLeave"]},
+    }
+
+    def tree(self, year):
+        tmp = tempfile.TemporaryDirectory(prefix="labparts-")
+        self.addCleanup(tmp.cleanup)
+        src = Path(tmp.name)
+        (src / "go.mod").write_text("module 6.824\n\ngo 1.15\n")
+        for rel, names in self.TREES[year].items():
+            (src / rel).mkdir()
+            (src / rel / ("test_test.go")).write_text("".join(f"func {n}(t *testing.T) {{}}\n" for n in names))
+        (src / "raft" / "persister.go").write_text("package raft\n")
+        return src
+
+    def runs(self, src, part):
+        return [(p.rel, regex) for p, regex in lab.select_runs(lab.detect(src).packages, part, "")]
+
+    def test_2021(self):
+        src = self.tree("2021")
+        self.assertEqual(lab.all_parts(lab.detect(src).packages), ["2A", "2D", "3A", "3B", "4A", "4B"])
+        self.assertEqual(self.runs(src, "4A"), [("shardctrler", "^(TestBasic|TestMulti)$")])
+        self.assertEqual(self.runs(src, "4B"), [("shardkv", "^(TestStaticShards|TestJoinLeave|TestChallenge1Delete)$")])
+        self.assertEqual(self.runs(src, "3b"), [("kvraft", "3B")])
+
+    def test_2024(self):
+        src = self.tree("2024")
+        self.assertEqual(lab.all_parts(lab.detect(src).packages), ["3A", "3D", "4A", "4B", "5A", "5B"])
+        self.assertEqual(self.runs(src, "5A"), [("shardctrler", "^(TestBasic|TestMinimalAgain|TestMulti)$"),
+                                                ("shardkv", "5A")])
+        self.assertEqual(self.runs(src, "5B"), [("shardkv", "5B|^(TestChallenge1Delete)$")])
+        self.assertEqual(len(self.runs(src, "all")), 7)
+
+    def test_2020_shardmaster(self):
+        src = self.tree("2020")
+        (src / "go.mod").unlink()
+        self.assertEqual(self.runs(src, "4A"), [("shardmaster", "^(TestBasic|TestMulti)$")])
+        self.assertEqual(self.runs(src, "4B"), [("shardkv", "^(TestStaticShards|TestJoinLeave)$")])
+
+    def test_classic_skeletons(self):
+        src = self.tree("2021")
+        (src / "kvraft" / "server.go").write_text(
+            "package kvraft\n\nfunc (kv *KVServer) Get(args *GetArgs, reply *GetReply) {\n\t// Your code here.\n}\n")
+        (src / "shardctrler" / "server.go").write_text(
+            "package shardctrler\n\nfunc (sc *ShardCtrler) Join(args *JoinArgs, reply *JoinReply) {\n\tsc.join(args)\n}\n")
+        packages = {p.rel: p for p in lab.detect(src).packages}
+        self.assertEqual(lab.skeleton_reasons(src, packages["kvraft"]),
+                         ["kvraft: the server's Get is still the skeleton's empty method"])
+        self.assertEqual(lab.skeleton_reasons(src, packages["shardctrler"]), [])
+        self.assertEqual(lab.skeleton_reasons(src, packages["shardkv"]), [])
+
+
 class Runs(unittest.TestCase):
     """Real runs of the shim through the fixture trees' tests."""
 
@@ -327,8 +421,10 @@ class Runs(unittest.TestCase):
     def test_shim_that_does_not_build_is_one_line(self):
         fx = Fixture("classic-module")
         try:
-            # A tree whose own files already declare a name the shim declares.
-            (fx.src / "raft" / "extra.go").write_text("package raft\n\ntype ApplyMsg struct{}\n")
+            # A course file the student edited to declare a name the shim declares too (a student's own file
+            # would be set aside).
+            with open(fx.src / "raft" / "persister.go", "a") as f:
+                f.write("\ntype ApplyMsg struct{}\n")
             fx.before = digest(fx.src)
             proc = run_lab("--lab", str(fx.src), "--run", QUICK)
             self.assertEqual(proc.returncode, 2, proc.stdout[-2000:] + proc.stderr)
@@ -338,6 +434,41 @@ class Runs(unittest.TestCase):
             self.assertIn("go.mod says go 1.15", errors[0])
             self.assertIn("ApplyMsg redeclared", errors[0])
             self.assertNotIn("passed", proc.stdout)
+            self.assertTrue(fx.unchanged())
+        finally:
+            fx.close()
+
+    def test_split_raft_is_set_aside_whole(self):
+        """A student's Raft split across files, util.go extended with methods on *Raft and their own unit tests:
+        all set aside, a stand-in util.go for the run, every file back byte for byte."""
+        for generation in ("2026", "classic-module"):
+            with self.subTest(generation=generation):
+                fx = Fixture(generation, layout="split")
+                try:
+                    proc = run_lab("--lab", str(fx.src), "--run", QUICK)
+                    self.assertEqual(proc.returncode, 0, proc.stdout[-3000:] + proc.stderr)
+                    self.assertIn("set aside for the run, put back afterwards: election.go election_test.go log.go "
+                                  "raft.go", proc.stdout)
+                    self.assertIn("util.go set aside too (util.go:", proc.stdout)
+                    self.assertIn("rf.mu undefined", proc.stdout)
+                    self.assertRegex(proc.stdout, rf"{QUICK}\s+PASS")
+                    self.assertTrue(fx.unchanged(), "the tree changed")
+                finally:
+                    fx.close()
+
+    def test_service_beyond_the_api_is_one_line(self):
+        fx = Fixture("2025")
+        try:
+            api = fx.src / "raftapi" / "raftapi.go"
+            text = api.read_text()
+            api.write_text(text.replace("type Raft interface {\n", "type Raft interface {\n\tCompactLog(index int)\n", 1))
+            fx.before = digest(fx.src)
+            proc = run_lab("--lab", str(fx.src), "--part", "4A", "--run", "TestBasic4A")
+            self.assertEqual(proc.returncode, 2, proc.stdout[-2000:] + proc.stderr)
+            errors = [l for l in proc.stderr.splitlines() if l.startswith("lab: ")]
+            self.assertEqual(len(errors), 1, proc.stderr)
+            self.assertRegex(errors[0], r"^lab: the services use CompactLog \(raftapi/raftapi\.go:\d+\), which the "
+                                        r"lab's Raft API does not have: they depend on their own Raft's extras")
             self.assertTrue(fx.unchanged())
         finally:
             fx.close()
@@ -362,6 +493,27 @@ class Runs(unittest.TestCase):
                     self.assertTrue(fx.unchanged(), "the tree changed")
                 finally:
                     fx.close()
+
+    def test_whose_bug_catches_a_start_then_register_race(self):
+        """A service test that fails on raftcore is run again on paced raftcore and on the student's own Raft (here
+        a working one that commits on heartbeats); a planted Start-then-register race in the rsm is told apart as
+        the service's timing race. Without the plant the test passes and nothing is compared."""
+        fx = Fixture("2025", layout="paced", racy_rsm=True)
+        try:
+            proc = run_lab("--lab", str(fx.src), "--part", "4A", "--run", "TestBasic4A")
+            self.assertEqual(proc.returncode, 1, proc.stdout[-3000:] + proc.stderr)
+            self.assertIn("set aside for the run, put back afterwards: pacing.go raft.go", proc.stdout)
+            self.assertRegex(proc.stdout, r"TestBasic4A\s+FAIL\s+FAIL\s+PASS\s+PASS\s+a timing race in the service")
+            self.assertTrue(fx.unchanged(), "the tree changed")
+        finally:
+            fx.close()
+        fx = Fixture("2025", layout="paced")
+        try:
+            proc = run_lab("--lab", str(fx.src), "--part", "4A", "--run", "TestBasic4A")
+            self.assertEqual(proc.returncode, 0, proc.stdout[-3000:] + proc.stderr)
+            self.assertNotIn("whose bug", proc.stdout)
+        finally:
+            fx.close()
 
     def test_skeleton_service_is_one_line(self):
         fx = Fixture("2026", skeleton_rsm=True)
@@ -403,10 +555,18 @@ class Runs(unittest.TestCase):
             fx.close()
 
     def test_interrupted_run_restores(self):
-        fx = Fixture("2025")
+        # The run's SIGINT disposition is set here, not inherited from whoever started the suite: default, as at a
+        # terminal, and ignored, as a shell starts a background job (`nohup make test &`); both must stop and restore.
+        for disposition in (signal.SIG_DFL, signal.SIG_IGN):
+            with self.subTest(sigint=disposition.name):
+                self.interrupt_and_check(disposition)
+
+    def interrupt_and_check(self, disposition):
+        fx, p = Fixture("2025"), None
         try:
             p = subprocess.Popen([*LAB, "--lab", str(fx.src), "--run", "TestInitialElection3A"],
-                                 stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+                                 stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                                 preexec_fn=lambda: signal.signal(signal.SIGINT, disposition))
             backup = fx.src / "raft1" / lab.BACKUP_NAME
             deadline = time.monotonic() + 60
             while not backup.exists() and time.monotonic() < deadline:
@@ -419,10 +579,13 @@ class Runs(unittest.TestCase):
             self.assertIn("restored", out)
             self.assertTrue(fx.unchanged())
         finally:
+            if p is not None and p.poll() is None:
+                p.kill()
+                p.wait()
             fx.close()
 
 
 if __name__ == "__main__":
     if not os.environ.get("PKG_CONFIG_PATH"):
-        print("test_lab: set PKG_CONFIG_PATH to the repository (make test-labtrees does)", file=sys.stderr)
+        print("test_lab: set PKG_CONFIG_PATH to the repository (make test-tools does)", file=sys.stderr)
     unittest.main()

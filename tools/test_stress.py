@@ -52,7 +52,7 @@ class StressTest(unittest.TestCase):
         from test_lab import digest
 
         with tempfile.TemporaryDirectory() as d:
-            src = labfixture.build("2025", Path(d), "ece419")
+            src = labfixture.build("2025", Path(d), "ece419", layout="split")  # util.go needs a stand-in too
             before = digest(src)
             proc = subprocess.run(
                 [*STRESS, "--lab", str(src), "--run", "TestBasicAgree3B", "-n", "2", "--results", str(Path(d) / "r")],
@@ -91,12 +91,17 @@ class StressTest(unittest.TestCase):
         self.assertNotIn("runs of", proc.stdout)
 
     def test_interrupt_stops_runs_and_prints_the_table(self):
-        with tempfile.TemporaryDirectory() as d:
+        with tempfile.TemporaryDirectory(prefix="stress-test-") as d:
             results = Path(d) / "results"
+            # Started with SIGINT ignored, as a shell starts a background job, whatever this suite inherited: the
+            # runner must stop on SIGINT all the same. Its scratch directory (TMPDIR) is this test's own, so the
+            # check for leftover test binaries below cannot see another run's.
             p = subprocess.Popen(
                 [*STRESS, "--dir", str(FLAKY), "--run", "TestSlow|TestAlways", "-n", "6",
                  "-w", "2", "--no-race", "--results", str(results)],
-                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=dict(os.environ, STRESS_SLOW="1"),
+                stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                env=dict(os.environ, STRESS_SLOW="1", TMPDIR=d),
+                preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_IGN),
             )
             # The runs have started once the results folder exists and the binary is running.
             deadline = time.monotonic() + 300
@@ -109,7 +114,8 @@ class StressTest(unittest.TestCase):
             self.assertIn("interrupted", err)
             self.assertIn("0 runs, 0 failed", out)  # the killed runs are neither passes nor failures
             self.assertEqual(list(results.iterdir()), [])
-            lingering = subprocess.run(["pgrep", "-f", "raftcore-stress.*stress.test"], capture_output=True, text=True)
+            lingering = subprocess.run(["pgrep", "-f", f"{Path(d).name}/raftcore-stress.*stress.test"],
+                                       capture_output=True, text=True)
             self.assertEqual(lingering.stdout, "", "a test binary outlived the interrupted runner")
 
     def test_failure_outside_any_test_is_counted(self):

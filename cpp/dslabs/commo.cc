@@ -14,16 +14,17 @@ namespace janus {
 
 namespace {
 
-// Runs the server's queued work in a coroutine on the poll thread: the poll loop asks Ready() on every turn.
+// Runs the server's queued work in a coroutine on the poll thread: the poll loop asks Ready() on every turn. It
+// holds the server's lifeline, not the server, so it may outlive it (raftcore_host.h, "Teardown").
 class RaftWorkJob : public Job {
  public:
-  explicit RaftWorkJob(RaftServer* server) : server_(server) {}
-  bool Ready() override { return server_->HasWork(); }
-  void Work() override { server_->RunWork(); }
-  bool Done() override { return false; }
+  explicit RaftWorkJob(std::shared_ptr<raftcore_dslabs::Lifeline> line) : job_(std::move(line)) {}
+  bool Ready() override { return job_.Ready(); }
+  void Work() override { job_.Work(); }
+  bool Done() override { return job_.Done(); }
 
  private:
-  RaftServer* server_;
+  raftcore_dslabs::PollJob job_;
 };
 
 }  // namespace
@@ -35,7 +36,7 @@ RaftCommo::RaftCommo(PollMgr* poll) : Communicator(poll) {
   if (server == nullptr) {
     Log_fatal("raftcore adapter: a RaftCommo was built on a thread that built no RaftServer");
   }
-  rpc_poll_->add(std::make_shared<RaftWorkJob>(server));
+  rpc_poll_->add(std::make_shared<RaftWorkJob>(server->HostLifeline()));
   server->AttachTransport(this);
 }
 

@@ -1,22 +1,18 @@
-// raftcore adapter: RaftServer. Starts one raftcore::Node per server, implements its callbacks as hand-overs to
-// the poll thread, and maps the lab's Start/GetState/Disconnect onto it (server.h states the threading rule).
+// raftcore adapter: RaftServer. Gives each server's PollHost (raftcore_host.h: the instance and the work handed to
+// the poll thread) the framework's transport and learner, and maps the lab's Start/GetState/Disconnect onto it
+// (server.h states the threading rule).
 #include "server.h"
 #include "exec.h"
 #include "frame.h"
 #include "coordinator.h"
 #include "../classic/tpc_command.h"
 
+#include <algorithm>
 #include <string>
 
 namespace janus {
 
 namespace {
-
-// raftcore's bytes as the framework's strings: always a copy, since what a callback receives lives only during
-// the call.
-std::string ToString(raftcore::ByteView bytes) {
-  return std::string(bytes.begin(), bytes.end());
-}
 
 // The framework's logging formats a line into a 1000-byte buffer without bounds, so raftcore's text is cut.
 #define RAFTCORE_TEXT "%.700s"
@@ -43,11 +39,6 @@ shared_ptr<Marshallable> CommandFromBytes(const std::string& bytes) {
   m >> deputy;
   return deputy.sp_data_;
 }
-
-// A call whose reply has not come within this long is reported lost. The lab's network never loses a reply on
-// a live connection (a cut-off peer answers at once, not served), so this only covers a failed connection.
-constexpr auto kCallTimeout = std::chrono::seconds(1);
-constexpr auto kExpiryCheck = std::chrono::milliseconds(50);
 
 thread_local RaftServer* constructed_here = nullptr;
 
@@ -91,18 +82,22 @@ RaftServer::RaftServer(Frame * frame) {
     std::lock_guard<std::mutex> lock(partitions_mtx);
     partitions[par_id_].expected = local;
   }
+  host_.reset(new raftcore_dslabs::PollHost(peers_.size(), MakeHooks()));
   constructed_here = this;
 }
 
 RaftServer::~RaftServer() {
-  // The lab's process never destroys its servers; a destroyed one must still not leave callbacks behind, so the
-  // instance is killed (its threads joined) before any member its callbacks use goes away.
-  started_.store(false);
-  raft_ = raftcore::Node();
+  // The lab's process never destroys its servers, but a host may. The host goes first: it kills the instance,
+  // waits for what the poll thread is doing in it, and leaves its job, the calls' callbacks and the handlers
+  // nothing to reach (raftcore_host.h, "Teardown"); its hooks use this server's members, which are still here.
+  host_.reset();
+  std::lock_guard<std::mutex> lock(partitions_mtx);
+  auto& waiting = partitions[par_id_].waiting;
+  waiting.erase(std::remove(waiting.begin(), waiting.end(), this), waiting.end());
 }
 
-raftcore::Node* RaftServer::Raft() {
-  return started_.load(std::memory_order_acquire) ? &raft_ : nullptr;
+std::shared_ptr<raftcore_dslabs::Lifeline> RaftServer::HostLifeline() const {
+  return host_->lifeline();
 }
 
 void RaftServer::AttachTransport(RaftCommo* commo) {
@@ -126,10 +121,6 @@ void RaftServer::AttachTransport(RaftCommo* commo) {
 }
 
 void RaftServer::StartRaft() {
-  std::lock_guard<std::mutex> lock(start_mtx_);
-  if (started_.load()) {
-    return;
-  }
   raftcore::Config config;
   config.me = me_;
   config.peers = peers_.size();
@@ -137,45 +128,28 @@ void RaftServer::StartRaft() {
   // RPC budget: a leader's heartbeat costs one RPC per follower, about 27 per idle second with 4 followers (the
   // limit is 60), and the test allows 5 s for an election. Seed 0 draws the jitter from entropy.
   try {
-    raft_ = raftcore::Node(config, MakeCallbacks());
+    host_->Start(config);
   } catch (const raftcore::Error& e) {
     Log_fatal("raftcore adapter: starting peer %u of %zu failed: " RAFTCORE_TEXT "%s", me_, peers_.size(),
               e.what(), e.code() == raftcore::LOAD_FAILED ? " (set RAFTCORE_LIBRARY to libraftcore.so's path)" : "");
   }
-  // raftcore calls back no sooner than its first election timeout, long after this store; until then the
-  // callbacks touch only the work queue and the persisted bytes, never raft_.
-  started_.store(true, std::memory_order_release);
 }
 
-raftcore::Callbacks RaftServer::MakeCallbacks() {
-  raftcore::Callbacks callbacks;
-  callbacks.send_rpc = [this](uint32_t peer, uint32_t kind, uint64_t req_id, raftcore::ByteView request) {
-    std::string bytes = ToString(request);
-    Post([this, peer, kind, req_id, bytes]() { SendOnPollThread(peer, kind, req_id, bytes); });
+raftcore_dslabs::PollHost::Hooks RaftServer::MakeHooks() {
+  raftcore_dslabs::PollHost::Hooks hooks;
+  hooks.send = [this](uint32_t peer, uint32_t kind, const std::string& request,
+                      raftcore_dslabs::PollHost::Done done) {
+    return SendOnPollThread(peer, kind, request, std::move(done));
   };
-  callbacks.persist = [this](raftcore::ByteView state, raftcore::ByteView snapshot) {
-    // The lab never restarts a server, so memory is stable storage enough; kept so a host could restart from it.
-    std::lock_guard<std::mutex> lock(persist_mtx_);
-    raft_state_ = ToString(state);
-    raft_snapshot_ = ToString(snapshot);
-    return true;
-  };
-  callbacks.apply = [this](const raftcore::ApplyMsg& msg) {
-    if (!msg.command_valid) {
-      return true;  // no snapshot is ever taken in this lab, so none is ever installed
+  hooks.deliver = [this](uint64_t, const std::string& command) { Deliver(command); };
+  hooks.report = [this](bool error, const std::string& text) {
+    if (error) {
+      Log_error("raftcore adapter, peer %u: " RAFTCORE_TEXT, me_, text.c_str());
+    } else {
+      Log_warn("raftcore peer %u: " RAFTCORE_TEXT, me_, text.c_str());
     }
-    uint64_t index = msg.index;
-    std::string command = ToString(msg.data);
-    Post([this, index, command]() { Deliver(index, command); });
-    return true;
   };
-  callbacks.log = [this](RaftLogLevel level, raftcore::TextView message) {
-    if (level > RAFT_LOG_LEVEL_WARN) {
-      return;
-    }
-    Log_warn("raftcore peer %u: " RAFTCORE_TEXT, me_, message.to_string().c_str());
-  };
-  return callbacks;
+  return hooks;
 }
 
 void RaftServer::Setup() {
@@ -184,108 +158,17 @@ void RaftServer::Setup() {
   verify(transport_.load() == commo());
 }
 
-void RaftServer::Post(std::function<void()> task) {
-  std::lock_guard<std::mutex> lock(work_mtx_);
-  work_.push_back(std::move(task));
-  has_work_.store(true, std::memory_order_release);
-}
-
-bool RaftServer::HasWork() {
-  return has_work_.load(std::memory_order_acquire) || Clock::now() >= next_expiry_check_;
-}
-
-void RaftServer::RunWork() {
-  std::deque<std::function<void()>> batch;
-  {
-    std::lock_guard<std::mutex> lock(work_mtx_);
-    batch.swap(work_);
-    has_work_.store(false, std::memory_order_release);
-  }
-  for (auto& task : batch) {
-    task();
-  }
-  auto now = Clock::now();
-  if (now >= next_expiry_check_) {
-    next_expiry_check_ = now + kExpiryCheck;
-    ExpireCalls(now);
-  }
-}
-
-void RaftServer::SendOnPollThread(uint32_t peer, uint32_t kind, uint64_t req_id, const std::string& request) {
+bool RaftServer::SendOnPollThread(uint32_t peer, uint32_t kind, const std::string& request,
+                                  raftcore_dslabs::PollHost::Done done) {
   RaftCommo* transport = transport_.load();
-  bool sent = false;
-  if (transport != nullptr && peer < peers_.size()) {
-    {
-      std::lock_guard<std::mutex> lock(calls_mtx_);
-      calls_[req_id] = Clock::now() + kCallTimeout;
-    }
-    std::lock_guard<std::recursive_mutex> lock(mtx_);
-    sent = transport->SendRaftRpc(par_id_, peers_[peer], kind, request,
-                                  [this, req_id](bool ok, const std::string& reply) {
-                                    FinishCall(req_id, ok, reply);
-                                  });
-  }
-  if (!sent) {
-    // Cut off: nothing leaves, and raftcore hears at once that the call is lost.
-    FinishCall(req_id, false, std::string());
-  }
-}
-
-void RaftServer::FinishCall(uint64_t req_id, bool ok, const std::string& reply) {
-  {
-    std::lock_guard<std::mutex> lock(calls_mtx_);
-    auto it = calls_.find(req_id);
-    if (it == calls_.end()) {
-      return;  // already reported lost by ExpireCalls
-    }
-    calls_.erase(it);
-  }
-  raftcore::Node* raft = Raft();
-  if (raft == nullptr) {
-    return;
-  }
-  try {
-    // False (killed meanwhile) needs nothing more: nobody is left to tell.
-    raft->rpc_reply(req_id, ok, ok ? raftcore::ByteView(reply) : raftcore::ByteView());
-  } catch (const raftcore::Error& e) {
-    Log_error("raftcore adapter: " RAFTCORE_TEXT, e.what());
-  }
-}
-
-void RaftServer::ExpireCalls(Clock::time_point now) {
-  std::vector<uint64_t> lost;
-  {
-    std::lock_guard<std::mutex> lock(calls_mtx_);
-    for (auto& call : calls_) {
-      if (call.second <= now) {
-        lost.push_back(call.first);
-      }
-    }
-  }
-  for (uint64_t req_id : lost) {
-    FinishCall(req_id, false, std::string());
-  }
-}
-
-bool RaftServer::HandleRaftRpc(uint32_t kind, const std::string& request, std::string* reply) {
-  raftcore::Node* raft = Raft();
-  if (raft == nullptr) {
+  if (transport == nullptr) {
     return false;
   }
-  try {
-    *reply = ToString(raft->handle_rpc(kind, request));
-    return true;
-  } catch (const raftcore::Error& e) {
-    if (e.code() != RAFT_STATUS_CLOSED) {
-      Log_error("raftcore adapter: " RAFTCORE_TEXT, e.what());
-    }
-    return false;
-  }
+  std::lock_guard<std::recursive_mutex> lock(mtx_);
+  return transport->SendRaftRpc(par_id_, peers_[peer], kind, request, std::move(done));
 }
 
-void RaftServer::Deliver(uint64_t index, const std::string& command) {
-  verify(index == next_apply_);
-  next_apply_++;
+void RaftServer::Deliver(const std::string& command) {
   shared_ptr<Marshallable> cmd = CommandFromBytes(command);
   if (app_next_) {
     app_next_(*cmd);
@@ -295,37 +178,11 @@ void RaftServer::Deliver(uint64_t index, const std::string& command) {
 bool RaftServer::Start(shared_ptr<Marshallable> &cmd,
                        uint64_t *index,
                        uint64_t *term) {
-  *index = 0;
-  *term = 0;
-  raftcore::Node* raft = Raft();
-  if (raft == nullptr) {
-    return false;
-  }
-  try {
-    raftcore::StartResult started = raft->start(CommandToBytes(cmd));
-    *term = started.term;
-    *index = started.is_leader ? started.index : 0;
-    return started.is_leader;
-  } catch (const raftcore::Error& e) {
-    Log_error("raftcore adapter: " RAFTCORE_TEXT, e.what());
-    return false;
-  }
+  return host_->StartCommand(CommandToBytes(cmd), index, term);
 }
 
 void RaftServer::GetState(bool *is_leader, uint64_t *term) {
-  *is_leader = false;
-  *term = 0;
-  raftcore::Node* raft = Raft();
-  if (raft == nullptr) {
-    return;
-  }
-  try {
-    raftcore::State state = raft->state();
-    *is_leader = state.is_leader;
-    *term = state.term;
-  } catch (const raftcore::Error&) {
-    // Stopped (killed, or a failed callback): neither leading nor in any term the tests could use.
-  }
+  host_->GetState(is_leader, term);
 }
 
 /* Do not modify any code below here */

@@ -17,6 +17,10 @@
 //      Ready() about once a millisecond and runs Work() in a coroutine) drains that queue on the poll thread:
 //      it sends each request with Call_Async, delivers each committed command to app_next_, in order, and
 //      times out calls that never completed. A future's callback (poll thread) reports the reply to raftcore.
+//   The instance, the queue, the calls and the persisted bytes live in a raftcore_dslabs::PollHost
+//   (raftcore_host.h, free of the framework so that cpp/tests can test it); this class gives it the framework's
+//   transport and learner. The poll job, the futures' callbacks and the RPC handlers hold the host's Lifeline,
+//   never the server, so destroying a server with work in flight is safe (raftcore_host.h, "Teardown").
 //   Calls into raftcore that wait for its event loop (Node::start, handle_rpc, rpc_reply) are made from
 //   framework threads only (the tests' threads, raw pthreads included, and the poll thread), never from a
 //   raftcore callback, and never while holding the queue's mutex or mtx_; the event loop never waits for a
@@ -47,14 +51,13 @@
 #define RAFTCORE_HPP_DYNAMIC
 #endif
 #include "raftcore.hpp"
+#include "raftcore_host.h"
 
 #include <atomic>
 #include <chrono>
 #include <cstdint>
-#include <deque>
 #include <functional>
-#include <map>
-#include <mutex>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -65,30 +68,19 @@ class RaftServer : public TxLogServer {
   // The RaftServer most recently constructed on the calling thread, if any.
   static RaftServer* ConstructedOnThisThread();
 
-  // Called by RaftCommo's constructor: attaches the server's transport and its poll-thread job, and starts
-  // the instances of the partition once all local servers have one.
+  // Called by RaftCommo's constructor: attaches the server's transport, and starts the instances of the
+  // partition once all local servers have one.
   void AttachTransport(RaftCommo* commo);
 
-  // The poll-thread job: whether there is work, and doing it (poll thread only).
-  bool HasWork();
-  void RunWork();
-
-  // A peer's raftcore request of `kind`, on the poll thread inside an RPC handler: true with `reply` filled if
-  // the instance handled it, false if it could not (not started yet, or it refused the bytes).
-  bool HandleRaftRpc(uint32_t kind, const std::string& request, std::string* reply);
+  // What the poll-thread job and the RPC handlers hold instead of the server: it outlives it.
+  std::shared_ptr<raftcore_dslabs::Lifeline> HostLifeline() const;
 
  private:
-  using Clock = std::chrono::steady_clock;
-
   void StartRaft();
-  raftcore::Callbacks MakeCallbacks();
-  // The started instance, or nullptr before StartRaft.
-  raftcore::Node* Raft();
-  void Post(std::function<void()> task);
-  void SendOnPollThread(uint32_t peer, uint32_t kind, uint64_t req_id, const std::string& request);
-  void FinishCall(uint64_t req_id, bool ok, const std::string& reply);
-  void ExpireCalls(Clock::time_point now);
-  void Deliver(uint64_t index, const std::string& command);
+  raftcore_dslabs::PollHost::Hooks MakeHooks();
+  bool SendOnPollThread(uint32_t peer, uint32_t kind, const std::string& request,
+                        raftcore_dslabs::PollHost::Done done);
+  void Deliver(const std::string& command);
 
   // Fixed at construction: the partition's sites in raftcore's peer order, and this server's place in it.
   parid_t par_id_ = 0;
@@ -96,28 +88,9 @@ class RaftServer : public TxLogServer {
   uint32_t me_ = 0;
 
   std::atomic<RaftCommo*> transport_{nullptr};
-  std::mutex start_mtx_;
-  std::atomic<bool> started_{false};  // raft_ holds the instance
 
-  std::mutex work_mtx_;
-  std::deque<std::function<void()>> work_;
-  std::atomic<bool> has_work_{false};
-
-  // Calls sent and not yet reported to raftcore, by request id, with the time they count as lost.
-  std::mutex calls_mtx_;
-  std::map<uint64_t, Clock::time_point> calls_;
-  Clock::time_point next_expiry_check_{};  // poll thread only
-
-  std::mutex persist_mtx_;
-  std::string raft_state_;
-  std::string raft_snapshot_;
-
-  uint64_t next_apply_ = 1;  // poll thread only
-
-  // The instance. Assigned once under start_mtx_ before started_ publishes it, and declared after everything
-  // its callbacks touch, so that it would be destroyed (killed) before them even if the destructor did not kill
-  // it first.
-  raftcore::Node raft_;
+  // Made in the constructor, destroyed first in the destructor; its hooks use the members above.
+  std::unique_ptr<raftcore_dslabs::PollHost> host_;
 
   /* do not modify this class below here */
 

@@ -7,7 +7,7 @@
 namespace janus {
 
 RaftServiceImpl::RaftServiceImpl(TxLogServer *sched)
-    : svr_((RaftServer*)sched) {
+    : svr_((RaftServer*)sched), host_(svr_->HostLifeline()) {
   // The tests' unreliable network draws its cuts and delays from rand(); seeding here, as the lab's own
   // service does, makes each run draw differently.
   struct timespec now;
@@ -15,11 +15,18 @@ RaftServiceImpl::RaftServiceImpl(TxLogServer *sched)
   srand(now.tv_nsec);
 }
 
+// A peer's raftcore request of `kind`: true with `reply` filled if the instance handled it, false if it could
+// not (not started yet, gone, or it refused the bytes).
+bool RaftServiceImpl::HandleRaft(uint32_t kind, const string& request, string* reply) {
+  raftcore_dslabs::Lifeline::Entry host(host_);
+  return host && host->HandleRpc(kind, request, reply);
+}
+
 void RaftServiceImpl::HandleRequestVote(const string& request,
                                         bool_t* served,
                                         string* reply,
                                         rrr::DeferredReply* defer) {
-  *served = svr_->HandleRaftRpc(RAFT_RPC_KIND_REQUEST_VOTE, request, reply);
+  *served = HandleRaft(RAFT_RPC_KIND_REQUEST_VOTE, request, reply);
   defer->reply();
 }
 
@@ -27,7 +34,7 @@ void RaftServiceImpl::HandleAppendEntries(const string& request,
                                           bool_t* served,
                                           string* reply,
                                           rrr::DeferredReply* defer) {
-  *served = svr_->HandleRaftRpc(RAFT_RPC_KIND_APPEND_ENTRIES, request, reply);
+  *served = HandleRaft(RAFT_RPC_KIND_APPEND_ENTRIES, request, reply);
   defer->reply();
 }
 
@@ -35,7 +42,7 @@ void RaftServiceImpl::HandleInstallSnapshot(const string& request,
                                             bool_t* served,
                                             string* reply,
                                             rrr::DeferredReply* defer) {
-  *served = svr_->HandleRaftRpc(RAFT_RPC_KIND_INSTALL_SNAPSHOT, request, reply);
+  *served = HandleRaft(RAFT_RPC_KIND_INSTALL_SNAPSHOT, request, reply);
   defer->reply();
 }
 

@@ -25,6 +25,14 @@ class RaftServiceImpl : public RaftService {
   RaftServer* svr_;
   RaftServiceImpl(TxLogServer* sched);
 
+ private:
+  // The handlers reach the server's instance through this, never through svr_, since they may be dispatched
+  // to a server being destroyed.
+  std::shared_ptr<raftcore_dslabs::Lifeline> host_;
+  bool HandleRaft(uint32_t kind, const string& request, string* reply);
+
+ public:
+
   RpcHandler(RequestVote, 3,
              const string&, request,
              bool_t*, served,

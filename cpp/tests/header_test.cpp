@@ -131,6 +131,10 @@ void bad_arguments_are_errors() {
     config.election_timeout_min_ms = 5;  // not above the heartbeat
     expect_error("election timeout below heartbeat", RAFT_STATUS_INVALID_ARGUMENT,
                  [&] { raftcore::Node node(config, r.callbacks()); });
+    config = solo();
+    config.pacing = static_cast<RaftPacing>(7);  // reaches the library, which knows only 0 and 1
+    expect_error("unknown pacing", RAFT_STATUS_INVALID_ARGUMENT, [&] { raftcore::Node node(config, r.callbacks()); },
+                 "pacing");
 
     raftcore::Callbacks missing = r.callbacks();
     missing.send_rpc = nullptr;

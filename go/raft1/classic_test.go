@@ -80,7 +80,14 @@ func (cc *classicCluster) mksrv(ends []*labrpc.ClientEnd, _ tester.Tgid, srv int
 	}
 	go func() {
 		for m := range applyCh {
-			if snap := cc.chk.deliver(l, raftapi.ApplyMsg(m), cc.snapshot); snap != nil {
+			if m.CommandValid && m.CommandTerm < 1 {
+				// The shim fills in the field some services add to ApplyMsg: every entry has a term of 1 or more.
+				cc.chk.failf("apply of index %d on server %d carries CommandTerm %d", m.CommandIndex, srv, m.CommandTerm)
+			}
+			tm := raftapi.ApplyMsg{CommandValid: m.CommandValid, Command: m.Command, CommandIndex: m.CommandIndex,
+				SnapshotValid: m.SnapshotValid, Snapshot: m.Snapshot, SnapshotTerm: m.SnapshotTerm,
+				SnapshotIndex: m.SnapshotIndex}
+			if snap := cc.chk.deliver(l, tm, cc.snapshot); snap != nil {
 				if rf := p.raft(); rf != nil {
 					rf.Snapshot(m.CommandIndex, snap)
 				}

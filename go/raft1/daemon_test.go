@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime/debug"
 	"sync"
 	"testing"
 
@@ -16,6 +17,19 @@ import (
 	"6.5840/raftapi"
 	tester "6.5840/tester1"
 )
+
+// raceEnabled: whether this test binary runs under the race detector, read from its build settings (one file for
+// both cases, as a lab tree's single test file needs), so that peer daemons are built to match.
+var raceEnabled = func() bool {
+	if info, ok := debug.ReadBuildInfo(); ok {
+		for _, s := range info.Settings {
+			if s.Key == "-race" {
+				return s.Value == "true"
+			}
+		}
+	}
+	return false
+}()
 
 func init() {
 	clusterModes["process"] = func(chk *checker, snapshot bool, n int) (cluster, tester.FstartServer, error) {

@@ -56,7 +56,7 @@ func (mc *mp2Cluster) mksrv(ends []*labrpc.ClientEnd, _ tester.Tgid, srv int, _ 
 	p := &mp2Peer{rf: rf}
 	go func() {
 		for m := range applyCh {
-			mc.chk.deliver(l, raftapi.ApplyMsg(m), false)
+			mc.chk.deliver(l, raftapi.ApplyMsg{CommandValid: m.CommandValid, Command: m.Command, CommandIndex: m.CommandIndex}, false)
 		}
 	}()
 	mc.mu.Lock()

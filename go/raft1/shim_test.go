@@ -639,3 +639,99 @@ func TestShimCorruptStateRefused(t *testing.T) {
 		t.Fatalf("Make on a corrupt state: got %q, want a panic naming the peer and CORRUPT_STATE", msg)
 	}
 }
+
+// A service written against a Raft interface extended with Killed and GetLeader builds on the shim.
+var _ interface {
+	raftapi.Raft
+	Killed() bool
+	GetLeader() int
+} = (*Raft)(nil)
+
+// shimWaitLeaderHint waits until each of peers names want as its leader.
+func (c *shimCluster) waitLeaderHint(want int, peers ...int) {
+	c.t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for _, i := range peers {
+		for c.rafts[i].GetLeader() != want {
+			if time.Now().After(deadline) {
+				c.t.Fatalf("peer %d names %d as leader, want %d", i, c.rafts[i].GetLeader(), want)
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+	}
+}
+
+// The methods services call beyond the course's API: Killed, GetLeader, and String for their log lines.
+func TestShimKilledAndGetLeader(t *testing.T) {
+	c := shimNewCluster(t, 3)
+	defer c.cleanup()
+	logs := c.startAll(0)
+	c.commit(logs, 1)
+	ld := c.leader()
+	for i, rf := range c.rafts {
+		// Every peer applied the leader's entry, so every peer has heard it in this term.
+		if got := rf.GetLeader(); got != ld {
+			t.Fatalf("peer %d names %d as leader, want %d", i, got, ld)
+		}
+		if rf.Killed() {
+			t.Fatalf("peer %d reports Killed before Kill", i)
+		}
+		want := fmt.Sprintf("raftcore peer %d (term ", i)
+		if s := fmt.Sprintf("%s", rf); !strings.HasPrefix(s, want) || strings.HasSuffix(s, "leader)") != (i == ld) {
+			t.Fatalf("peer %d (leader %d) prints as %q", i, ld, s)
+		}
+	}
+
+	c.connect(ld, false)
+	others := shimExcept(ld, 3)
+	next := c.leader(others...)
+	if next == ld {
+		t.Fatalf("the cut-off leader %d is still the leader", ld)
+	}
+	c.waitLeaderHint(next, others...)
+	c.connect(ld, true)
+	c.waitLeaderHint(next, ld)
+
+	old := c.rafts[next]
+	c.crash(next)
+	logs[next] = shimNewLog()
+	ch := c.start(next)
+	go logs[next].read(c.rafts[next], ch, 0)
+	if got := c.rafts[next].GetLeader(); got != -1 || c.rafts[next].Killed() {
+		t.Fatalf("a restarted peer names %d as leader (Killed %v); it has heard none yet", got, c.rafts[next].Killed())
+	}
+	if !old.Killed() || old.GetLeader() != -1 {
+		t.Fatalf("after Kill: Killed %v, GetLeader %d; want true and -1", old.Killed(), old.GetLeader())
+	}
+}
+
+func TestShimPacingSetting(t *testing.T) {
+	for _, v := range []struct {
+		value         string
+		heartbeat, ok bool
+	}{
+		{"", false, true}, {"prompt", false, true}, {"off", false, true}, {"heartbeat", true, true},
+		{" Heartbeat\n", true, true}, {"fast", false, false}, {"1", false, false}, {"heartbeats", false, false},
+	} {
+		if heartbeat, ok := coreParsePacing(v.value); heartbeat != v.heartbeat || ok != v.ok {
+			t.Errorf("%s=%q: heartbeat %v ok %v, want %v %v", corePacingEnv, v.value, heartbeat, ok, v.heartbeat, v.ok)
+		}
+	}
+
+	// Under heartbeat pacing an entry leaves the leader only with a heartbeat (150 ms apart by default), so
+	// commands committed one after another take about a heartbeat each; prompt pacing takes a round trip.
+	t.Setenv(corePacingEnv, "heartbeat")
+	c := shimNewCluster(t, 3)
+	defer c.cleanup()
+	logs := c.startAll(0)
+	c.commit(logs, 0)
+	const ops = 5
+	began := time.Now()
+	for k := 1; k <= ops; k++ {
+		c.commit(logs, k)
+	}
+	if per := time.Since(began) / ops; per < 75*time.Millisecond {
+		t.Fatalf("%s=heartbeat: a command committed everywhere in %v; entries left before the next heartbeat",
+			corePacingEnv, per)
+	}
+}

@@ -12,8 +12,9 @@ package raft
 // crashed peer.
 //
 // Who runs where:
-//   - Go calls Rust: Make, Start, GetState, Snapshot, PersistBytes, Kill and the three RPC handlers. Rust hands
-//     each call to the instance's event loop and answers promptly, even while the applier is parked in Go.
+//   - Go calls Rust: Make, Start, GetState, GetLeader, Snapshot, PersistBytes, Kill and the three RPC handlers.
+//     Rust hands each call to the instance's event loop and answers promptly, even while the applier is parked
+//     in Go.
 //   - Rust calls Go through a callback table whose user value is a runtime/cgo.Handle of the *Raft, so Rust never
 //     holds a Go pointer. send_rpc and persist come from the event-loop thread, apply from the applier thread.
 //     A callback never calls back into its own instance synchronously: the event loop would wait on itself.
@@ -83,6 +84,7 @@ import (
 	"fmt"
 	"log"
 	"os"
+	"reflect"
 	"runtime/cgo"
 	"runtime/debug"
 	"strings"
@@ -126,8 +128,8 @@ type AppendEntriesReply struct{ Data []byte }
 type InstallSnapshotArgs struct{ Data []byte }
 type InstallSnapshotReply struct{ Data []byte }
 
-// Make starts a fresh peer; nothing outlives it here. It returns as soon as Rust's threads are running: the 2026
-// tester waits on it before a restarted peer joins, and nobody reads applyCh until it has returned.
+// Make starts a fresh peer; nothing outlives it here. It returns as soon as Rust's threads are running: the tester
+// calls it synchronously whenever it starts a peer.
 func Make(peers []*labrpc.ClientEnd, me int, applyCh chan ApplyMsg) *Raft {
 	persister := &shimMemoryStore{}
 	if err := coreCheckABI(); err != nil {
@@ -151,6 +153,7 @@ func Make(peers []*labrpc.ClientEnd, me int, applyCh chan ApplyMsg) *Raft {
 	cfg := C.RaftConfig{
 		me:           C.uint32_t(me),
 		peers:        C.uint32_t(len(peers)),
+		pacing:       corePacing(),
 		state:        state.ptr,
 		state_len:    state.len,
 		snapshot:     snapshot.ptr,
@@ -267,6 +270,60 @@ func (rf *Raft) Kill() {
 		// Only now: raft_kill guarantees no callback runs after it returns.
 		rf.self.Delete()
 	})
+}
+
+// Killed reports whether Kill has been called. The course's API has no such method, but services written
+// against a Raft that exports it poll it in their long-running goroutines.
+func (rf *Raft) Killed() bool {
+	return rf.dead.Load()
+}
+
+// GetLeader is the leader hint some services add to their Raft interface: the peer this one last heard from as
+// leader of its current term (me when it leads), or -1 when it knows none (just started or restarted, during an
+// election) or is killed. It tells a client where to try next; that peer may have lost leadership since.
+func (rf *Raft) GetLeader() (leader int) {
+	leader = -1
+	defer shimRecover("GetLeader")
+	if rf.dead.Load() {
+		return
+	}
+	var out C.int64_t
+	var e C.RaftBuf
+	if st := C.raft_get_leader(rf.core, &out, &e); st != C.RAFT_STATUS_OK {
+		rf.complain("raft_get_leader", st, &e)
+		return
+	}
+	return int(out)
+}
+
+// String describes the peer for a service's log lines. Services print their Raft with %s or %v, which go vet's
+// printf check accepts only for a type with a String method, as many students' Rafts have.
+func (rf *Raft) String() string {
+	term, isLeader := rf.GetState()
+	role := "follower or candidate"
+	if isLeader {
+		role = "leader"
+	}
+	return fmt.Sprintf("raftcore peer %d (term %d, %s)", rf.me, term, role)
+}
+
+// shimCommandTerm is where the tree's ApplyMsg keeps a CommandTerm, if it has one: not in the course's API, but
+// services written against a Raft that reports the term of each committed entry read it (to tell whether the
+// entry is the one they proposed in that term). Found once by reflection, since the struct is the tree's own.
+var shimCommandTerm struct {
+	once  sync.Once
+	index []int // nil when ApplyMsg has no int field named CommandTerm
+}
+
+func shimSetCommandTerm(msg *ApplyMsg, term int) {
+	shimCommandTerm.once.Do(func() {
+		if f, ok := reflect.TypeOf(*msg).FieldByName("CommandTerm"); ok && f.Type.Kind() == reflect.Int {
+			shimCommandTerm.index = f.Index
+		}
+	})
+	if shimCommandTerm.index != nil {
+		reflect.ValueOf(msg).Elem().FieldByIndex(shimCommandTerm.index).SetInt(int64(term))
+	}
 }
 
 // RequestVote, AppendEntries and InstallSnapshot are the labrpc handlers; Rust persists whatever the request
@@ -404,6 +461,7 @@ func shimMP2GoApply(user C.uint64_t, m *C.RaftApplyMsg) (rc C.int32_t) {
 			return 1
 		}
 		msg.CommandValid, msg.Command, msg.CommandIndex = true, cmd, int(m.index)
+		shimSetCommandTerm(&msg, int(m.term))
 	case bool(m.snapshot_valid):
 		msg.SnapshotValid, msg.Snapshot = true, data
 		msg.SnapshotTerm, msg.SnapshotIndex = int(m.term), int(m.index)
@@ -465,6 +523,42 @@ var coreLogSetting struct {
 	once  sync.Once
 	level int32
 }
+
+// corePacingEnv selects when a leader sends new entries (docs/ABI.md, RaftPacing). "heartbeat" sends them only
+// with heartbeats, as a typical hand-written lab Raft does, so commits come about a heartbeat after Start: a
+// service test that fails on raftcore and passes under it points at a timing race in the service, not at Raft.
+// It is read at every Make, so a test may change it between clusters.
+const corePacingEnv = "RAFTCORE_PACING"
+
+func corePacing() C.uint32_t {
+	value := os.Getenv(corePacingEnv)
+	heartbeat, ok := coreParsePacing(value)
+	if !ok {
+		corePacingWarning.Do(func() {
+			fmt.Fprintf(os.Stderr, "raftcore: %s=%q is not a pacing (heartbeat, or prompt, the default); using prompt\n",
+				corePacingEnv, value)
+		})
+	}
+	if heartbeat {
+		return C.RAFT_PACING_HEARTBEAT
+	}
+	return C.RAFT_PACING_PROMPT
+}
+
+// coreParsePacing reads a RAFTCORE_PACING value: whether it asks for heartbeat pacing, and whether it is one
+// this shim knows (unset, "prompt" and "off" are the default).
+func coreParsePacing(value string) (heartbeat bool, ok bool) {
+	switch strings.ToLower(strings.TrimSpace(value)) {
+	case "", "prompt", "off":
+		return false, true
+	case "heartbeat":
+		return true, true
+	}
+	return false, false
+}
+
+// corePacingWarning keeps an unknown value to one line per process, however many peers it makes.
+var corePacingWarning sync.Once
 
 // The command encoding: one tag byte, then the value. int and string, what the raft tests send, get compact
 // forms so the RPC byte budget holds; anything else is labgob inside a wrapper whose interface field carries
@@ -610,11 +704,13 @@ func shimReport(where string, r interface{}) {
 }
 
 // ApplyMsg is what a peer sends on applyCh: a committed command, or a snapshot to switch to. The 2020 tester
-// reads only the first three fields.
+// reads only the first three fields. CommandTerm, the term of the committed entry, is not the course's: it is
+// here for services written against a Raft that reports it.
 type ApplyMsg struct {
 	CommandValid bool
 	Command      interface{}
 	CommandIndex int
+	CommandTerm  int
 
 	SnapshotValid bool
 	Snapshot      []byte

@@ -19,6 +19,26 @@ pub struct Config {
     pub election_ticks_max: u32,
     /// Seed of the core's own PRNG, which draws election timeouts: one seed replays one run.
     pub seed: u64,
+    /// When a leader sends new entries and commit indices; see [`Pacing`].
+    pub pacing: Pacing,
+}
+
+/// When a leader sends what followers lack.
+///
+/// [`Pacing::Heartbeat`] exists for diagnosing the service above Raft, not for speed. A typical hand-written lab
+/// Raft sends new entries only with its next heartbeat, so its commits come a heartbeat after `Start`; a service
+/// that registers its wait for an index only after `Start` returns can then get away with a race that the prompt
+/// pacing, which commits within a round trip, exposes. A service test that fails under `Prompt` and passes under
+/// `Heartbeat` points at such a race in the service; one that fails under both points elsewhere.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Pacing {
+    /// Proposals go out as soon as the host takes the `Ready`, follow-ups as soon as a follower answers, and a
+    /// commit is announced a fifth of a heartbeat after it happens.
+    #[default]
+    Prompt,
+    /// AppendEntries and InstallSnapshot leave a leader only on its heartbeat ticks (and on election): proposals,
+    /// follow-ups after a reply and commit announcements all wait for the next heartbeat.
+    Heartbeat,
 }
 
 /// Why a [`Config`] cannot be used.
@@ -41,7 +61,15 @@ impl Config {
     /// A config with the default timing (heartbeat 10 ticks, election 30–50 ticks: with 10 ms ticks that is
     /// 10 heartbeats per second, the lab's limit, and an election within 5 s of a failure).
     pub fn new(me: PeerId, peers: u32, seed: u64) -> Config {
-        Config { me, peers, heartbeat_ticks: 10, election_ticks_min: 30, election_ticks_max: 50, seed }
+        Config {
+            me,
+            peers,
+            heartbeat_ticks: 10,
+            election_ticks_min: 30,
+            election_ticks_max: 50,
+            seed,
+            pacing: Pacing::Prompt,
+        }
     }
 
     /// Checks the settings; the core refuses to start on an error.

@@ -14,6 +14,16 @@ pub type Index = u64;
 /// A peer's position in the cluster, `0..peers`.
 pub type PeerId = u32;
 
+/// The largest term a message or a persisted state may carry; anything larger is refused. Terms cross the C ABI
+/// as `i64` (Go's `int`), the driver packs a term with a role flag into 64 bits (`term << 1`), and every election
+/// adds one: a bound of 2^62 − 1 keeps all three exact with room for more elections than any run can hold. A
+/// larger term can only come from a broken or hostile peer, and accepting it would be persisted for good.
+pub const MAX_TERM: Term = (1 << 62) - 1;
+
+/// The largest log index a message or a persisted state may carry, for the same reasons as [`MAX_TERM`]: indices
+/// cross the ABI as `i64`, and the core computes `last index + 1` without a check.
+pub const MAX_INDEX: Index = (1 << 62) - 1;
+
 /// One log entry. Its index is implied by its position in the log.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Entry {

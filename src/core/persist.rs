@@ -18,7 +18,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::log::RaftLog;
-use super::message::{Entry, Index, PeerId, Term};
+use super::message::{Entry, Index, PeerId, Term, MAX_INDEX, MAX_TERM};
 
 const MAGIC: &[u8; 4] = b"RFTC";
 /// The version written by this build; decoding accepts only it.
@@ -273,8 +273,12 @@ impl PersistedState {
         {
             return Err(RestoreError::Inconsistent("log terms decrease"));
         }
-        if state.snapshot_index.checked_add(state.entries.len() as u64).is_none() {
-            return Err(RestoreError::Inconsistent("log index overflows"));
+        // The bounds a message must keep (see `MAX_TERM`): a record past them was not written by this core.
+        if state.current_term > MAX_TERM {
+            return Err(RestoreError::Inconsistent("current term past the largest a peer may reach"));
+        }
+        if state.snapshot_index.checked_add(state.entries.len() as u64).is_none_or(|last| last > MAX_INDEX) {
+            return Err(RestoreError::Inconsistent("log runs past the largest index"));
         }
         Ok(state)
     }
@@ -514,6 +518,18 @@ mod tests {
         let mut s = sample();
         s.entries[0].term = 9;
         assert!(matches!(PersistedState::decode(&s.encode(), b"abc"), Err(RestoreError::Inconsistent(_))));
+    }
+
+    #[test]
+    fn terms_and_indices_past_the_message_bounds_are_refused() {
+        let at_bound = PersistedState { current_term: MAX_TERM, snapshot_index: MAX_INDEX - 2, ..sample() };
+        assert_eq!(PersistedState::decode(&at_bound.encode(), b"abc"), Ok(at_bound.clone()));
+        let inconsistent = |s: PersistedState| {
+            matches!(PersistedState::decode(&s.encode(), b"abc"), Err(RestoreError::Inconsistent(_)))
+        };
+        assert!(inconsistent(PersistedState { current_term: MAX_TERM + 1, ..at_bound.clone() }));
+        assert!(inconsistent(PersistedState { snapshot_index: MAX_INDEX - 1, ..at_bound.clone() }));
+        assert!(inconsistent(PersistedState { current_term: u64::MAX, snapshot_index: u64::MAX, ..sample() }));
     }
 
     /// The state a log and the other fields stand for, encoded from scratch.

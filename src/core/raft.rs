@@ -12,11 +12,11 @@ use bytes::Bytes;
 use rand_core::{RngCore, SeedableRng};
 use rand_pcg::Pcg64Mcg;
 
-use super::config::{Config, ConfigError};
+use super::config::{Config, ConfigError, Pacing};
 use super::log::RaftLog;
 use super::message::{
     AppendEntries, AppendEntriesReply, Entry, Index, InstallSnapshot, InstallSnapshotReply, PeerId, Reply, Request,
-    RequestVote, RequestVoteReply, Term,
+    RequestVote, RequestVoteReply, Term, MAX_INDEX, MAX_TERM,
 };
 use super::persist::{snapshot_checksum, Header, PersistImage, PersistedState, RestoreError};
 
@@ -125,7 +125,9 @@ pub enum SnapshotError {
     },
 }
 
-/// A message that no correct peer could have sent.
+/// A message that no correct peer could have sent: from outside the cluster, with a term or index past
+/// [`MAX_TERM`] or [`MAX_INDEX`], inconsistent with itself, or contradicting an entry this peer knows committed.
+/// It proves the sender broken or hostile; the core refuses it whole and stays as it was.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("invalid message: {0}")]
 pub struct InvalidMessage(pub &'static str);
@@ -256,7 +258,7 @@ impl Raft {
             if self.heartbeat_elapsed >= self.cfg.heartbeat_ticks {
                 self.heartbeat_elapsed = 0;
                 self.broadcast_append(false);
-            } else {
+            } else if self.cfg.pacing == Pacing::Prompt {
                 self.ticks_since_commit = self.ticks_since_commit.saturating_add(1);
                 if self.ticks_since_commit >= self.commit_announce_ticks() {
                     self.announce_commit();
@@ -271,7 +273,8 @@ impl Raft {
         }
     }
 
-    /// Handles a request from a peer and returns the reply to send back once `take_ready`'s persist is done.
+    /// Handles a request from a peer and returns the reply to send back once `take_ready`'s persist is done. A
+    /// request no correct peer sends is refused with [`InvalidMessage`] before it changes anything.
     pub fn handle_request(&mut self, request: Request) -> Result<Reply, InvalidMessage> {
         self.validate_request(&request)?;
         Ok(match request {
@@ -281,11 +284,13 @@ impl Raft {
         })
     }
 
-    /// Handles a peer's reply to a request this peer sent earlier (maybe in an older term, maybe twice).
+    /// Handles a peer's reply to a request this peer sent earlier (maybe in an older term, maybe twice). A reply
+    /// no correct peer sends is refused with [`InvalidMessage`] before it changes anything.
     pub fn handle_reply(&mut self, from: PeerId, reply: Reply) -> Result<(), InvalidMessage> {
         if from >= self.cfg.peers || from == self.cfg.me {
             return Err(InvalidMessage("reply from a peer outside the cluster"));
         }
+        Self::validate_reply(&reply)?;
         // Figure 2, all servers: a newer term turns this peer into a follower.
         if reply.term() > self.current_term {
             self.become_follower(reply.term(), None);
@@ -311,8 +316,9 @@ impl Raft {
         self.log.append(Entry { term: self.current_term, command: command.into() });
         self.dirty = true;
         self.maybe_commit();
-        // Sent when the host next takes the Ready, so all proposals between two Readies share one request.
-        self.proposals_unsent = true;
+        // Sent when the host next takes the Ready, so all proposals between two Readies share one request; with
+        // heartbeat pacing they ride the next heartbeat instead.
+        self.proposals_unsent = self.cfg.pacing == Pacing::Prompt;
         Ok((self.log.last_index(), self.current_term))
     }
 
@@ -363,6 +369,12 @@ impl Raft {
     /// The current term and whether this peer believes it leads.
     pub fn state(&self) -> (Term, bool) {
         (self.current_term, self.role == Role::Leader)
+    }
+
+    /// The leader this peer last heard from in its current term (itself when it leads), `None` when it knows
+    /// none: §8's hint for redirecting clients. A new term forgets it until that term's leader is heard.
+    pub fn leader(&self) -> Option<PeerId> {
+        self.leader
     }
 
     /// A summary of this peer's state.
@@ -594,7 +606,7 @@ impl Raft {
             match self.log.term_at(index) {
                 Some(term) if term == entry.term => continue,
                 Some(_) => {
-                    debug_assert!(index > self.commit_index, "a committed entry conflicts with the leader");
+                    debug_assert!(index > self.commit_index, "validate_request refuses a conflict with a commit");
                     self.log.truncate_from(index);
                 }
                 None => {}
@@ -692,11 +704,12 @@ impl Raft {
     }
 
     /// After a follower answered: commit what a majority holds and keep feeding this follower while it lacks
-    /// entries (a new commit index reaches the others soon after, see `announce_commit`).
+    /// entries (a new commit index reaches the others soon after, see `announce_commit`). With heartbeat pacing
+    /// what it still lacks waits for the next heartbeat.
     fn after_follower_progress(&mut self, from: PeerId) {
         self.maybe_commit();
         let p = &self.progress[from as usize];
-        if p.outstanding == 0 && p.next_index <= self.log.last_index() {
+        if self.cfg.pacing == Pacing::Prompt && p.outstanding == 0 && p.next_index <= self.log.last_index() {
             self.send_append(from);
         }
     }
@@ -761,23 +774,71 @@ impl Raft {
         if sender >= self.cfg.peers || sender == self.cfg.me {
             return Err(InvalidMessage("request from a peer outside the cluster"));
         }
+        if request.term() > MAX_TERM {
+            return Err(InvalidMessage("term past the largest a peer may reach"));
+        }
         match request {
-            Request::Vote(_) => {}
+            Request::Vote(m) => {
+                if m.last_log_index > MAX_INDEX || m.last_log_term > MAX_TERM {
+                    return Err(InvalidMessage("candidate's log runs past the largest index or term"));
+                }
+            }
             Request::Append(m) => {
-                if m.prev_log_index.checked_add(m.entries.len() as Index).is_none() {
+                let last = m.prev_log_index.checked_add(m.entries.len() as Index);
+                if last.is_none_or(|last| last > MAX_INDEX) || m.leader_commit > MAX_INDEX {
                     return Err(InvalidMessage("entries run past the largest index"));
                 }
                 if m.prev_log_term > m.term || m.entries.iter().any(|e| e.term > m.term) {
                     return Err(InvalidMessage("entries newer than the leader's term"));
                 }
+                // A request that step 1 does not refuse comes from a leader of this term or a later one, which holds
+                // every committed entry (§5.4.3, Leader Completeness). One that differs from this peer at a
+                // committed index is broken or hostile, and steps 3–4 would truncate what the service already
+                // applied.
+                if m.term >= self.current_term && self.conflicts_with_committed(m) {
+                    return Err(InvalidMessage("entries conflict with committed ones"));
+                }
             }
             Request::Snapshot(m) => {
+                if m.last_included_index > MAX_INDEX {
+                    return Err(InvalidMessage("snapshot runs past the largest index"));
+                }
                 if m.last_included_term > m.term {
                     return Err(InvalidMessage("snapshot newer than the leader's term"));
                 }
             }
         }
         Ok(())
+    }
+
+    /// Whether `m` carries, at an index this peer knows committed and still holds, an entry of another term.
+    /// `m`'s indices must already be bounded.
+    fn conflicts_with_committed(&self, m: &AppendEntries) -> bool {
+        let first = m.prev_log_index + 1;
+        let from = first.max(self.log.snapshot_index() + 1);
+        let to = self.commit_index.min(m.prev_log_index + m.entries.len() as Index);
+        (from..=to).any(|index| self.log.term_at(index) != Some(m.entries[(index - first) as usize].term))
+    }
+
+    /// The reply-side twin of `validate_request`: fields no correct peer could have sent.
+    fn validate_reply(reply: &Reply) -> Result<(), InvalidMessage> {
+        if reply.term() > MAX_TERM {
+            return Err(InvalidMessage("term past the largest a peer may reach"));
+        }
+        let in_range = match reply {
+            Reply::Vote(_) => true,
+            Reply::Append(r) => {
+                r.match_index <= MAX_INDEX
+                    && r.conflict_index <= MAX_INDEX
+                    && r.conflict_term.is_none_or(|term| term <= MAX_TERM)
+            }
+            Reply::Snapshot(r) => r.last_included_index <= MAX_INDEX,
+        };
+        if in_range {
+            Ok(())
+        } else {
+            Err(InvalidMessage("reply index or term out of range"))
+        }
     }
 
     fn has_quorum(&self, count: usize) -> bool {
@@ -1132,6 +1193,111 @@ mod tests {
         assert!(raft.handle_reply(9, Reply::Vote(RequestVoteReply { term: 0, vote_granted: true })).is_err());
     }
 
+    /// Everything a peer shows and would persist, to check that a refused message changed none of it.
+    fn snapshot_of(raft: &Raft) -> (Status, RaftLog, Vec<u8>) {
+        (raft.status(), raft.log().clone(), raft.persisted_state().to_vec())
+    }
+
+    #[test]
+    fn terms_and_indices_past_the_bounds_are_refused_and_change_nothing() {
+        let mut raft = peer(1, 3);
+        raft.handle_request(append(1, 0, (0, 0), &[1, 1], 1)).unwrap();
+        raft.take_ready();
+        let before = snapshot_of(&raft);
+        let vote =
+            |term, last_log_index| Request::Vote(RequestVote { term, candidate: 2, last_log_index, last_log_term: 1 });
+        let install = |term, last_included_index| {
+            Request::Snapshot(InstallSnapshot {
+                term,
+                leader: 0,
+                last_included_index,
+                last_included_term: 1,
+                data: vec![],
+            })
+        };
+        let commit = |leader_commit| {
+            let Request::Append(m) = append(2, 0, (2, 1), &[], 0) else { unreachable!() };
+            Request::Append(AppendEntries { leader_commit, ..m })
+        };
+        let refused = [
+            vote(u64::MAX, 2),
+            vote(MAX_TERM + 1, 2),
+            vote(2, MAX_INDEX + 1),
+            append(u64::MAX, 0, (2, 1), &[], 1),
+            append(MAX_TERM + 1, 0, (2, 1), &[], 1),
+            append(2, 0, (MAX_INDEX, 1), &[2], 1),
+            commit(u64::MAX),
+            install(u64::MAX, 5),
+            install(2, u64::MAX),
+            install(2, MAX_INDEX + 1),
+        ];
+        for request in refused {
+            assert!(raft.handle_request(request.clone()).is_err(), "{request:?} was accepted");
+            assert_eq!(snapshot_of(&raft), before, "{request:?} changed the peer");
+            assert!(raft.take_ready().is_empty(), "{request:?} left work to do");
+        }
+        let append_reply = |term, match_index, conflict_term| {
+            Reply::Append(AppendEntriesReply { term, success: true, match_index, conflict_term, conflict_index: 0 })
+        };
+        let refused = [
+            Reply::Vote(RequestVoteReply { term: u64::MAX, vote_granted: false }),
+            Reply::Vote(RequestVoteReply { term: MAX_TERM + 1, vote_granted: false }),
+            append_reply(u64::MAX, 1, None),
+            append_reply(1, u64::MAX, None),
+            append_reply(1, 1, Some(MAX_TERM + 1)),
+            Reply::Snapshot(InstallSnapshotReply { term: 1, last_included_index: u64::MAX }),
+        ];
+        for reply in refused {
+            assert!(raft.handle_reply(0, reply.clone()).is_err(), "{reply:?} was accepted");
+            assert_eq!(snapshot_of(&raft), before, "{reply:?} changed the peer");
+        }
+
+        // At the bounds a message is accepted. A log that ends at the largest index can still elect its peer,
+        // whose `last index + 1` for each follower fits; a term at the largest can still be followed by
+        // elections, and the term still fits the C ABI's i64.
+        raft.handle_request(install(2, MAX_INDEX)).unwrap();
+        assert_eq!(raft.status().last_index, MAX_INDEX);
+        tick_until_candidate(&mut raft);
+        raft.handle_reply(0, Reply::Vote(RequestVoteReply { term: 3, vote_granted: true })).unwrap();
+        assert_eq!(raft.state(), (3, true));
+        let heartbeats = raft.take_ready().messages;
+        assert!(heartbeats.iter().all(|(_, m)| matches!(m, Request::Append(a) if a.prev_log_index == MAX_INDEX)));
+        raft.handle_request(vote(MAX_TERM, MAX_INDEX)).unwrap();
+        tick_until_candidate(&mut raft);
+        assert_eq!(raft.state(), (MAX_TERM + 1, false));
+        assert!(i64::try_from(raft.state().0).is_ok());
+    }
+
+    #[test]
+    fn an_append_that_conflicts_with_a_committed_entry_is_refused_and_the_log_kept() {
+        let mut raft = peer(1, 3);
+        raft.handle_request(append(1, 0, (0, 0), &[1, 1, 1], 2)).unwrap();
+        assert_eq!(raft.take_ready().apply.len(), 2);
+        let before = snapshot_of(&raft);
+        // Entries 1 and 2 are committed: a leader of term 1 or later that sends another term there is broken.
+        for request in
+            [append(2, 2, (0, 0), &[2, 2], 3), append(2, 0, (1, 1), &[2], 0), append(3, 2, (0, 0), &[1, 3, 3, 3], 4)]
+        {
+            assert!(raft.handle_request(request.clone()).is_err(), "{request:?} was accepted");
+            assert_eq!(snapshot_of(&raft), before, "{request:?} changed the peer");
+            assert!(raft.take_ready().is_empty(), "{request:?} left work to do");
+        }
+        // The committed prefix survives, so the service's snapshot of it still works.
+        assert_eq!(raft.snapshot(2, b"two".to_vec()), Ok(true));
+        // A conflict past the commit index is an ordinary step 3 truncation.
+        let r = append_reply(raft.handle_request(append(2, 2, (2, 1), &[2], 2)).unwrap());
+        assert_eq!((r.success, r.match_index), (true, 3));
+        assert_eq!(raft.log().term_at(3), Some(2));
+        // A stale leader may hold anything: step 1 answers it, and nothing is refused.
+        raft.handle_request(append(2, 2, (3, 2), &[], 3)).unwrap();
+        raft.handle_request(Request::Vote(RequestVote { term: 3, candidate: 0, last_log_index: 3, last_log_term: 2 }))
+            .unwrap();
+        assert_eq!(raft.status().commit_index, 3);
+        let r = append_reply(raft.handle_request(append(2, 2, (2, 1), &[1], 3)).unwrap());
+        assert_eq!((r.success, r.term), (false, 3));
+        assert_eq!(raft.log().term_at(3), Some(2));
+    }
+
     #[test]
     fn bursts_of_proposals_share_one_request_per_follower() {
         let mut raft = leader();
@@ -1224,5 +1390,76 @@ mod tests {
             raft.tick();
             assert!(raft.take_ready().messages.is_empty(), "the proposal already carried the commit index");
         }
+    }
+
+    fn ack(raft: &mut Raft, follower: PeerId, match_index: Index) {
+        let ack = AppendEntriesReply { term: 1, success: true, match_index, conflict_term: None, conflict_index: 0 };
+        raft.handle_reply(follower, Reply::Append(ack)).unwrap();
+    }
+
+    /// The entries each AppendEntries in `ready` carries and the commit index it announces.
+    fn appends(ready: &Ready) -> Vec<(PeerId, usize, Index)> {
+        ready
+            .messages
+            .iter()
+            .map(|(to, m)| match m {
+                Request::Append(a) => (*to, a.entries.len(), a.leader_commit),
+                other => panic!("expected AppendEntries, sent {other:?}"),
+            })
+            .collect()
+    }
+
+    #[test]
+    fn heartbeat_pacing_holds_proposals_follow_ups_and_commits_until_the_next_heartbeat() {
+        let mut raft = peer(0, 3);
+        raft.cfg.pacing = Pacing::Heartbeat;
+        tick_until_candidate(&mut raft);
+        raft.handle_reply(1, Reply::Vote(RequestVoteReply { term: 1, vote_granted: true })).unwrap();
+        assert_eq!(appends(&raft.take_ready()).len(), 2, "a new leader still announces itself at once");
+        ack(&mut raft, 1, 0);
+        ack(&mut raft, 2, 0);
+        let heartbeat = raft.config().heartbeat_ticks;
+
+        raft.propose(vec![1]).unwrap();
+        assert!(raft.take_ready().messages.is_empty(), "a proposal waits for the heartbeat");
+        for _ in 1..heartbeat {
+            raft.tick();
+            assert!(raft.take_ready().messages.is_empty());
+        }
+        raft.tick();
+        assert_eq!(appends(&raft.take_ready()), vec![(1, 1, 0), (2, 1, 0)], "the heartbeat carries the entry");
+
+        ack(&mut raft, 1, 1);
+        let ready = raft.take_ready();
+        assert_eq!(raft.status().commit_index, 1);
+        assert_eq!(ready.apply.len(), 1, "the leader applies as soon as a majority holds the entry");
+        raft.propose(vec![2]).unwrap();
+        ack(&mut raft, 2, 1);
+        assert!(raft.take_ready().messages.is_empty(), "no follow-up to a follower that lacks entry 2");
+        for _ in 1..heartbeat {
+            raft.tick();
+            assert!(raft.take_ready().messages.is_empty(), "nor an early commit announcement");
+        }
+        raft.tick();
+        assert_eq!(appends(&raft.take_ready()), vec![(1, 1, 1), (2, 1, 1)], "entry 2 and commit 1 ride together");
+    }
+
+    #[test]
+    fn the_leader_hint_is_the_leader_heard_in_the_current_term() {
+        let mut raft = peer(0, 3);
+        assert_eq!(raft.leader(), None, "a fresh peer knows no leader");
+        raft.handle_request(append(2, 1, (0, 0), &[], 0)).unwrap();
+        assert_eq!(raft.leader(), Some(1));
+        raft.handle_request(append(1, 2, (0, 0), &[], 0)).unwrap();
+        assert_eq!(raft.leader(), Some(1), "a stale leader's request changes nothing");
+        raft.handle_request(Request::Vote(RequestVote { term: 3, candidate: 2, last_log_index: 0, last_log_term: 0 }))
+            .unwrap();
+        assert_eq!(raft.leader(), None, "term 2's leader is no hint in term 3");
+        raft.handle_request(append(3, 2, (0, 0), &[], 0)).unwrap();
+        assert_eq!((raft.leader(), raft.status().leader), (Some(2), Some(2)));
+        tick_until_candidate(&mut raft);
+        assert_eq!(raft.leader(), None, "a candidate knows no leader");
+        raft.handle_reply(1, Reply::Vote(RequestVoteReply { term: 4, vote_granted: true })).unwrap();
+        assert_eq!(raft.leader(), Some(0), "a leader names itself");
     }
 }

@@ -22,9 +22,13 @@ pub(super) type Instance = Node<CallbackHost>;
 struct Registry {
     next: u64,
     instances: BTreeMap<u64, Arc<Instance>>,
+    /// Instances whose `raft_kill` is still joining their threads: gone for every other call, but a concurrent
+    /// `raft_kill` of the same handle finds the instance here and waits for the same join.
+    dying: BTreeMap<u64, Arc<Instance>>,
 }
 
-static REGISTRY: RwLock<Registry> = parking_lot::const_rwlock(Registry { next: 1, instances: BTreeMap::new() });
+static REGISTRY: RwLock<Registry> =
+    parking_lot::const_rwlock(Registry { next: 1, instances: BTreeMap::new(), dying: BTreeMap::new() });
 
 /// Registers a started instance and returns its new handle.
 pub(super) fn insert(instance: Instance) -> u64 {
@@ -44,11 +48,40 @@ pub(super) fn get(handle: u64) -> Result<Arc<Instance>, Failure> {
     }
 }
 
-/// Unregisters `handle`; later calls with it return [`RaftStatus::Closed`].
-pub(super) fn remove(handle: u64) -> Result<Arc<Instance>, Failure> {
+/// Unregisters `handle` for a kill: later calls with it return [`RaftStatus::Closed`]. The instance stays
+/// reachable by other kills until the returned [`Dying`] is dropped, once its kill has joined the threads.
+pub(super) fn remove(handle: u64) -> Result<Dying, Failure> {
     let mut registry = REGISTRY.write();
-    let next = registry.next;
-    registry.instances.remove(&handle).ok_or_else(|| missing(handle, next))
+    if let Some(instance) = registry.instances.remove(&handle) {
+        registry.dying.insert(handle, Arc::clone(&instance));
+        return Ok(Dying { handle, instance, owner: true });
+    }
+    if let Some(instance) = registry.dying.get(&handle) {
+        return Ok(Dying { handle, instance: Arc::clone(instance), owner: false });
+    }
+    Err(missing(handle, registry.next))
+}
+
+/// An instance being killed. The first kill's guard forgets the instance when dropped, which its caller does only
+/// after [`Instance::kill`](crate::node::Node::kill) returned; a later kill's guard only lends the instance.
+pub(super) struct Dying {
+    handle: u64,
+    pub(super) instance: Arc<Instance>,
+    owner: bool,
+}
+
+impl Drop for Dying {
+    fn drop(&mut self) {
+        if self.owner {
+            REGISTRY.write().dying.remove(&self.handle);
+        }
+    }
+}
+
+/// Whether a kill of `handle` is still joining its threads.
+#[cfg(test)]
+pub(super) fn is_dying(handle: u64) -> bool {
+    REGISTRY.read().dying.contains_key(&handle)
 }
 
 fn missing(handle: u64, next: u64) -> Failure {

@@ -2,7 +2,7 @@
 //! rather than in `tests/` with the other C-function tests.
 
 use std::ptr::{null, null_mut};
-use std::sync::atomic::{AtomicI32, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI32, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use super::*;
@@ -22,6 +22,7 @@ fn make(peers: u32, cbs: RaftCallbacks) -> u64 {
         heartbeat_ms: 10,
         election_timeout_min_ms: 30,
         election_timeout_max_ms: 40,
+        pacing: RaftPacing::Prompt as u32,
         seed: 3,
         state: null(),
         state_len: 0,
@@ -98,4 +99,41 @@ fn a_call_that_would_wait_for_its_own_event_loop_is_refused_not_deadlocked() {
     assert_eq!(REENTRANT_START.load(Ordering::SeqCst), RaftStatus::InvalidArgument as i32);
     assert_eq!(REENTRANT_STATE.load(Ordering::SeqCst), RaftStatus::Ok as i32);
     assert_eq!(unsafe { raft_kill(h, null_mut()) }, 0);
+}
+
+static BLOCKING_IN_APPLY: AtomicBool = AtomicBool::new(false);
+static BLOCKING_RELEASE: AtomicBool = AtomicBool::new(false);
+
+unsafe extern "C" fn apply_blocking(_: u64, _: *const RaftApplyMsg) -> i32 {
+    BLOCKING_IN_APPLY.store(true, Ordering::SeqCst);
+    while !BLOCKING_RELEASE.load(Ordering::SeqCst) {
+        std::thread::sleep(Duration::from_millis(1));
+    }
+    BLOCKING_IN_APPLY.store(false, Ordering::SeqCst);
+    1
+}
+
+#[test]
+fn a_raft_kill_that_loses_a_race_returns_only_after_the_threads_are_joined() {
+    let h = make(1, RaftCallbacks { apply: Some(apply_blocking), ..quiet() });
+    wait_until(|| {
+        let (mut index, mut term, mut leader) = (0, 0, false);
+        unsafe { raft_start(h, b"c".as_ptr(), 1, &mut index, &mut term, &mut leader, null_mut()) };
+        leader
+    });
+    wait_until(|| BLOCKING_IN_APPLY.load(Ordering::SeqCst));
+
+    let first = std::thread::spawn(move || unsafe { raft_kill(h, null_mut()) });
+    wait_until(|| get_state(h) == RaftStatus::Closed as i32);
+    let second = std::thread::spawn(move || {
+        let rc = unsafe { raft_kill(h, null_mut()) };
+        (rc, BLOCKING_IN_APPLY.load(Ordering::SeqCst))
+    });
+    // Time for a second kill that does not wait to return; one that waits cannot return while apply is blocked.
+    std::thread::sleep(Duration::from_millis(200));
+    assert!(!second.is_finished(), "the second raft_kill returned while apply still ran");
+    BLOCKING_RELEASE.store(true, Ordering::SeqCst);
+    assert_eq!(first.join().unwrap(), RaftStatus::Ok as i32);
+    assert_eq!(second.join().unwrap(), (RaftStatus::Closed as i32, false), "returned only after the join");
+    assert!(!registry::is_dying(h), "the instance is forgotten once killed");
 }

@@ -2,12 +2,13 @@
 
 use std::mem::ManuallyDrop;
 
-use crate::core::RpcKind;
+use crate::core::{Pacing, RpcKind};
 use crate::node::LogLevel;
 
 /// The ABI version this library implements. Hosts compare `raft_abi_version()` with the header's constant at
-/// start-up and refuse to run on a mismatch.
-pub const RAFT_ABI_VERSION: u32 = 1;
+/// start-up and refuse to run on a mismatch. Version 2 added `RaftConfig::pacing`, which changed the struct a
+/// version 1 host passes, and `raft_get_leader`.
+pub const RAFT_ABI_VERSION: u32 = 2;
 
 /// The status every fallible function returns (as `int32_t`). Values are stable across versions.
 #[repr(i32)]
@@ -65,6 +66,28 @@ const _: () = {
     assert!(RaftRpcKind::AppendEntries as u32 == RpcKind::AppendEntries as u32);
     assert!(RaftRpcKind::InstallSnapshot as u32 == RpcKind::InstallSnapshot as u32);
 };
+
+/// When a leader sends new entries, as passed in `RaftConfig::pacing` (`uint32_t`).
+#[repr(u32)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RaftPacing {
+    /// At once: a proposal leaves with the next batch, a commit reaches followers within a fifth of a heartbeat.
+    Prompt = 0,
+    /// Only with the leader's heartbeats, as a typical hand-written lab Raft does: commits come about a heartbeat
+    /// after `raft_start`. For telling a timing race in the service above Raft from a Raft bug, not for speed.
+    Heartbeat = 1,
+}
+
+impl RaftPacing {
+    /// The core's pacing for a `RaftConfig::pacing` value; `None` for a value this version does not know.
+    pub(super) fn to_core(value: u32) -> Option<Pacing> {
+        match value {
+            v if v == RaftPacing::Prompt as u32 => Some(Pacing::Prompt),
+            v if v == RaftPacing::Heartbeat as u32 => Some(Pacing::Heartbeat),
+            _ => None,
+        }
+    }
+}
 
 /// Severity passed to the `log` callback's `level` (`int32_t`).
 #[repr(i32)]
@@ -144,6 +167,8 @@ pub struct RaftConfig {
     pub election_timeout_min_ms: u32,
     /// Upper bound of the randomized election timeout; 0 means 750 ms.
     pub election_timeout_max_ms: u32,
+    /// A `RaftPacing`; 0 is `RAFT_PACING_PROMPT`, the default.
+    pub pacing: u32,
     /// Seed for election jitter; 0 draws one from entropy.
     pub seed: u64,
     /// The raft state last given to `persist`. Borrowed for the call; may be NULL when `state_len` is 0.

@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use crate::core::{Config, PeerId};
+use crate::core::{Config, Pacing, PeerId};
 
 use super::StartError;
 
@@ -33,6 +33,8 @@ pub struct NodeConfig {
     pub election_timeout_max_ms: u32,
     /// Seed of the core's PRNG (election jitter).
     pub seed: u64,
+    /// When a leader sends new entries: at once (the default) or only on heartbeats, for diagnosis.
+    pub pacing: Pacing,
 }
 
 impl NodeConfig {
@@ -55,6 +57,7 @@ impl NodeConfig {
             election_ticks_min: ms_to_ticks(or(self.election_timeout_min_ms, min_default)),
             election_ticks_max: ms_to_ticks(or(self.election_timeout_max_ms, max_default)),
             seed: if self.seed == 0 { rand::random() } else { self.seed },
+            pacing: self.pacing,
         };
         cfg.validate().map_err(|e| StartError::Config(e.to_string()))?;
         Ok(cfg)

@@ -11,7 +11,7 @@ use std::time::Instant;
 
 use crossbeam_channel::{Receiver, Sender};
 
-use crate::core::{Apply, Index, NotLeader, PeerId, Raft, Reply, Request, RpcKind, Term};
+use crate::core::{Apply, Index, InvalidMessage, NotLeader, PeerId, Raft, Reply, Request, RpcKind, Term};
 
 use super::config::TICK;
 use super::host::{Host, LogLevel};
@@ -161,11 +161,14 @@ impl<H: Host> EventLoop<H> {
             }
             Command::Request { request, reply } => {
                 self.tracer.handled(&request);
-                let outcome = self
-                    .core
-                    .handle_request(request)
-                    .map(Outcome::Reply)
-                    .map_err(|e| NodeError::Malformed(e.to_string()));
+                let sender = request.sender();
+                let outcome = match self.core.handle_request(request) {
+                    Ok(answer) => Ok(Outcome::Reply(answer)),
+                    Err(e) => {
+                        self.refused(sender, "request", &e);
+                        Err(NodeError::Malformed(e.to_string()))
+                    }
+                };
                 pending.push((reply, outcome));
             }
             Command::Reply { req_id, reply, done } => {
@@ -185,8 +188,9 @@ impl<H: Host> EventLoop<H> {
         };
         match reply {
             Some(reply) if reply.kind() == kind => {
-                // The peer comes from our own table, so the core cannot find it outside the cluster.
-                let _ = self.core.handle_reply(peer, reply);
+                if let Err(e) = self.core.handle_reply(peer, reply) {
+                    self.refused(peer, "reply", &e);
+                }
             }
             Some(reply) => {
                 let message = format!("peer {peer} answered a {kind:?} request with a {:?} reply", reply.kind());
@@ -254,6 +258,8 @@ impl<H: Host> EventLoop<H> {
     }
 
     fn publish_state(&mut self) {
+        // A follower learns its leader without a change of term or role, so the hint is published every turn.
+        self.shared.publish_leader_hint(self.core.leader());
         let (term, is_leader) = self.core.state();
         if (term, is_leader) == self.published {
             return;
@@ -266,6 +272,14 @@ impl<H: Host> EventLoop<H> {
         } else if was_leader && !is_leader {
             self.log(LogLevel::Info, &format!("stepped down in term {term}"));
         }
+    }
+
+    /// Reports a message the core refused. Only a broken or hostile peer sends one (a term past the bound, an
+    /// entry contradicting a committed one), so the host's operator is told, not only the caller's status code.
+    fn refused(&self, peer: PeerId, what: &str, error: &InvalidMessage) {
+        let message = format!("refused a {what} from peer {peer}: {error}");
+        self.tracer.refused(peer, &message);
+        self.log(LogLevel::Warn, &message);
     }
 
     fn log(&self, level: LogLevel, message: &str) {

@@ -1,12 +1,12 @@
 //! What a node's threads and its callers share: lifecycle flags and the values the event loop publishes.
 
-use std::sync::atomic::{AtomicBool, AtomicU64, AtomicU8, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicU8, Ordering};
 use std::sync::OnceLock;
 use std::thread::{self, ThreadId};
 
 use parking_lot::Mutex;
 
-use crate::core::Term;
+use crate::core::{PeerId, Term};
 
 use super::NodeError;
 
@@ -19,12 +19,18 @@ pub(super) enum Fault {
     Panicked = 2,
 }
 
+/// `leader_hint`'s value for "none": peer ids stay below `MAX_PEERS`.
+const NO_LEADER: PeerId = PeerId::MAX;
+
 pub(super) struct Shared {
     killed: AtomicBool,
     fault: AtomicU8,
     fault_message: Mutex<String>,
-    /// `term << 1 | is_leader`, so a reader never sees the term of one batch with the role of another.
+    /// `term << 1 | is_leader`, so a reader never sees the term of one batch with the role of another. The shift
+    /// loses nothing: the core refuses terms past `MAX_TERM` (2^62 − 1), and elections count up from there.
     term_and_leader: AtomicU64,
+    /// The core's leader hint, [`NO_LEADER`] when it has none.
+    leader_hint: AtomicU32,
     persist_bytes: AtomicU64,
     event_loop: OnceLock<ThreadId>,
 }
@@ -36,6 +42,7 @@ impl Shared {
             fault: AtomicU8::new(0),
             fault_message: Mutex::new(String::new()),
             term_and_leader: AtomicU64::new(0),
+            leader_hint: AtomicU32::new(NO_LEADER),
             persist_bytes: AtomicU64::new(persist_bytes),
             event_loop: OnceLock::new(),
         };
@@ -100,6 +107,14 @@ impl Shared {
     pub(super) fn term_and_leader(&self) -> (Term, bool) {
         let packed = self.term_and_leader.load(Ordering::Acquire);
         (packed >> 1, packed & 1 == 1)
+    }
+
+    pub(super) fn publish_leader_hint(&self, leader: Option<PeerId>) {
+        self.leader_hint.store(leader.unwrap_or(NO_LEADER), Ordering::Release);
+    }
+
+    pub(super) fn leader_hint(&self) -> Option<PeerId> {
+        Some(self.leader_hint.load(Ordering::Acquire)).filter(|&leader| leader != NO_LEADER)
     }
 
     pub(super) fn publish_persist_bytes(&self, len: u64) {

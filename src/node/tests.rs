@@ -31,6 +31,7 @@ struct Recorder {
     on_persist: Mutex<Option<Hook>>,
     arm_persist: AtomicBool,
     callbacks_running: AtomicUsize,
+    logs: Mutex<Vec<(LogLevel, String)>>,
 }
 
 impl Recorder {
@@ -67,6 +68,10 @@ impl Host for Recorder {
         self.applied.lock().push(msg.clone());
         self.run_hook(&self.on_apply);
         Ok(())
+    }
+
+    fn log(&self, level: LogLevel, message: &str) {
+        self.logs.lock().push((level, message.to_owned()));
     }
 }
 
@@ -254,4 +259,109 @@ fn kill_on_the_loop_releases_an_applier_waiting_for_the_loop() {
     wait_until("apply finished", || result.lock().is_some());
     assert_eq!(result.lock().take().unwrap(), Err(NodeError::Closed));
     assert_eq!(node.state(), Err(NodeError::Closed));
+}
+
+/// A follower that never campaigns while a test runs, so only the test's requests change it.
+fn quiet_follower() -> Arc<Node<Recorder>> {
+    start(NodeConfig { election_timeout_min_ms: 60_000, election_timeout_max_ms: 60_000, ..fast(0, 3) })
+}
+
+fn append_from_leader_1(term: u64, prev: (u64, u64), entries: &[u64], leader_commit: u64) -> Vec<u8> {
+    Request::Append(AppendEntries {
+        term,
+        leader: 1,
+        prev_log_index: prev.0,
+        prev_log_term: prev.1,
+        entries: entries.iter().map(|&t| Entry { term: t, command: vec![t as u8].into() }).collect(),
+        leader_commit,
+    })
+    .encode()
+}
+
+#[test]
+fn a_request_no_correct_peer_sends_is_refused_and_reported_through_the_host_log() {
+    let node = quiet_follower();
+    node.handle_rpc(RpcKind::AppendEntries, &append_from_leader_1(3, (0, 0), &[3, 3, 3], 2)).unwrap();
+    wait_until("entries 1 and 2 applied", || node.host().applied.lock().len() == 2);
+    let persists = node.host().events.lock().len();
+
+    let warnings = || {
+        let logs = node.host().logs.lock();
+        logs.iter().filter(|(level, _)| *level == LogLevel::Warn).map(|(_, m)| m.clone()).collect::<Vec<_>>()
+    };
+    let contradicting = append_from_leader_1(4, (0, 0), &[4], 0);
+    let refused = node.handle_rpc(RpcKind::AppendEntries, &contradicting);
+    assert!(matches!(&refused, Err(NodeError::Malformed(m)) if m.contains("committed")), "{refused:?}");
+    let past_the_bound = append_from_leader_1(u64::MAX, (3, 3), &[], 3);
+    let refused = node.handle_rpc(RpcKind::AppendEntries, &past_the_bound);
+    assert!(matches!(&refused, Err(NodeError::Malformed(m)) if m.contains("term")), "{refused:?}");
+    let warned = warnings();
+    assert_eq!(warned.len(), 2, "one warning per refusal: {warned:?}");
+    assert!(warned[0].contains("peer 1") && warned[0].contains("committed"), "{warned:?}");
+    assert!(warned[1].contains("peer 1") && warned[1].contains("term"), "{warned:?}");
+
+    assert_eq!(node.state().unwrap(), (3, false), "refused requests change nothing");
+    assert_eq!(node.host().events.lock().len(), persists, "nothing was persisted for them");
+    // The committed log is intact: the leader of term 3 carries on from it.
+    let reply = node.handle_rpc(RpcKind::AppendEntries, &append_from_leader_1(3, (3, 3), &[], 3)).unwrap();
+    assert!(matches!(Reply::decode(&reply).unwrap(), Reply::Append(r) if r.success && r.match_index == 3));
+    wait_until("entry 3 applied", || node.host().applied.lock().len() == 3);
+}
+
+#[test]
+fn a_kill_that_loses_a_race_returns_only_after_the_threads_are_joined() {
+    let node = start(fast(0, 1));
+    let in_apply = Arc::new(AtomicBool::new(false));
+    let release = Arc::new(AtomicBool::new(false));
+    let (in_apply2, release2) = (Arc::clone(&in_apply), Arc::clone(&release));
+    *node.host().on_apply.lock() = Some(Box::new(move |_| {
+        in_apply2.store(true, Ordering::SeqCst);
+        while !release2.load(Ordering::SeqCst) {
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        in_apply2.store(false, Ordering::SeqCst);
+    }));
+    wait_until("leader", || node.state().unwrap().1);
+    node.propose(vec![1]).unwrap();
+    wait_until("apply blocked", || in_apply.load(Ordering::SeqCst));
+
+    let first = std::thread::spawn({
+        let node = Arc::clone(&node);
+        move || node.kill()
+    });
+    wait_until("the first kill marked the node", || node.state() == Err(NodeError::Closed));
+    let second = std::thread::spawn({
+        let (node, in_apply) = (Arc::clone(&node), Arc::clone(&in_apply));
+        move || (node.kill(), in_apply.load(Ordering::SeqCst))
+    });
+    // Time for a second kill that does not wait to return; one that waits cannot return while apply is blocked.
+    std::thread::sleep(Duration::from_millis(200));
+    assert!(!second.is_finished(), "the second kill returned while apply still ran");
+    release.store(true, Ordering::SeqCst);
+    assert_eq!(first.join().unwrap(), Ok(()));
+    assert_eq!(second.join().unwrap(), (Err(NodeError::Closed), false), "returned only after the join");
+}
+
+#[test]
+fn a_losing_kill_from_inside_a_callback_returns_at_once() {
+    // The first kill joins the applier while the applier's callback kills again: that kill must not wait for
+    // the join of its own thread.
+    let node = start(fast(0, 1));
+    let inner = Arc::new(Mutex::new(None));
+    let inner2 = Arc::clone(&inner);
+    *node.host().on_apply.lock() = Some(Box::new(move |node| {
+        while node.state() != Err(NodeError::Closed) {
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        *inner2.lock() = Some(node.kill());
+    }));
+    wait_until("leader", || node.state().unwrap().1);
+    node.propose(vec![1]).unwrap();
+    let outer = std::thread::spawn({
+        let node = Arc::clone(&node);
+        move || node.kill()
+    });
+    wait_until("both kills returned", || outer.is_finished());
+    assert_eq!(outer.join().unwrap(), Ok(()));
+    assert_eq!(inner.lock().take(), Some(Err(NodeError::Closed)));
 }

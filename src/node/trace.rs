@@ -12,7 +12,7 @@
 
 use std::sync::Once;
 
-use tracing::{debug, info, trace};
+use tracing::{debug, info, trace, warn};
 
 use crate::core::{PeerId, Request, Role, Status};
 
@@ -182,6 +182,11 @@ impl Tracer {
                 "{event} InstallSnapshot {other}"
             ),
         }
+    }
+
+    pub(super) fn refused(&self, other: PeerId, message: &str) {
+        let (me, term, role) = (self.me, self.last.term, role_name(self.last.role));
+        warn!(peer = me, term, role, event = "refused", other, "{message}");
     }
 
     pub(super) fn persisted(&self, bytes: usize) {

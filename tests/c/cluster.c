@@ -1,6 +1,6 @@
 /*
  * Proof that a C host can embed libraftcore using only the installed header and library: three instances in one
- * process on a loopback transport elect a leader and commit a command on every peer.
+ * process on a loopback transport elect a leader, commit a command on every peer, and all name that leader.
  *
  * send_rpc must not call into the same instance synchronously (it runs on that instance's event loop), so it only
  * queues the request; a transport thread delivers it with raft_handle_rpc and completes it with raft_rpc_reply.
@@ -155,7 +155,8 @@ static int run(void) {
 
     RaftCallbacks cbs = {0, on_send_rpc, on_persist, on_apply, on_log};
     for (uint32_t i = 0; i < N; i++) {
-        RaftConfig cfg = {.me = i, .peers = N}; /* default timing, entropy seed, fresh state */
+        /* default timing, entropy seed, fresh state */
+        RaftConfig cfg = {.me = i, .peers = N, .pacing = RAFT_PACING_PROMPT};
         cbs.user = i;
         uint64_t h = 0;
         err = (RaftBuf){0};
@@ -190,6 +191,13 @@ static int run(void) {
         pthread_mutex_unlock(&store_mu);
     }
     CHECK(committed == N, "command applied on %d of %d peers", committed, N);
+
+    /* Every peer applied the leader's entry, so each has heard that leader in its term. */
+    for (int i = 0; i < N; i++) {
+        int64_t hint = -2;
+        CHECK(raft_get_leader(atomic_load(&handles[i]), &hint, NULL) == RAFT_STATUS_OK, "get_leader(%d)", i);
+        CHECK(hint == leader, "peer %d names %lld as leader, not %d", i, (long long)hint, leader);
+    }
 
     int64_t persisted = 0;
     CHECK(raft_persist_bytes(atomic_load(&handles[leader]), &persisted, NULL) == RAFT_STATUS_OK, "persist_bytes");

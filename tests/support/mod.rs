@@ -29,6 +29,7 @@ pub fn config(me: u32, peers: u32, seed: u64, state: &[u8], snapshot: &[u8]) -> 
         heartbeat_ms: HEARTBEAT_MS,
         election_timeout_min_ms: ELECTION_MS.0,
         election_timeout_max_ms: ELECTION_MS.1,
+        pacing: RaftPacing::Prompt as u32,
         seed,
         state: if state.is_empty() { ptr::null() } else { state.as_ptr() },
         state_len: state.len(),
@@ -122,6 +123,8 @@ struct Delivery {
 pub struct Options {
     /// The service snapshots after every this many applied commands (0: never).
     pub snapshot_every: u64,
+    /// `RaftConfig::pacing` of every peer (0: prompt).
+    pub pacing: u32,
 }
 
 pub struct Net {
@@ -379,13 +382,16 @@ impl Cluster {
             killed: AtomicBool::new(false),
             kill_returned: AtomicBool::new(false),
         });
-        let cfg = config(
-            i as u32,
-            self.net.n as u32,
-            self.seed.wrapping_mul(31).wrapping_add(i as u64 + 1),
-            &state,
-            &snapshot,
-        );
+        let cfg = RaftConfig {
+            pacing: self.net.opts.pacing,
+            ..config(
+                i as u32,
+                self.net.n as u32,
+                self.seed.wrapping_mul(31).wrapping_add(i as u64 + 1),
+                &state,
+                &snapshot,
+            )
+        };
         let cbs = callbacks(Arc::as_ptr(&inc) as u64);
         let mut handle = 0;
         let (rc, message) = with_err(|err| unsafe { raft_make(&cfg, &cbs, &mut handle, err) });
@@ -426,6 +432,15 @@ impl Cluster {
         let rc = unsafe { raft_get_state(h, &mut term, &mut leader, ptr::null_mut()) };
         assert_eq!(rc, RaftStatus::Ok as i32, "raft_get_state of peer {i}");
         Some((term, leader))
+    }
+
+    /// What `raft_get_leader` says on peer `i`: the leader it follows, -1 for none.
+    pub fn leader_hint(&self, i: usize) -> Option<i64> {
+        let h = self.handle(i)?;
+        let mut leader = -2;
+        let rc = unsafe { raft_get_leader(h, &mut leader, ptr::null_mut()) };
+        assert_eq!(rc, RaftStatus::Ok as i32, "raft_get_leader of peer {i}");
+        Some(leader)
     }
 
     fn reachable_peers(&self) -> Vec<usize> {

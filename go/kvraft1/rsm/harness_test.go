@@ -54,7 +54,7 @@ func (ts *rsmTest) all() []int {
 }
 
 // submitTo sends one op to server i and waits for the answer at most callTimeout; ok is false if none came.
-func (ts *rsmTest) submitTo(i int, add int) (err rpc.Err, value int, ok bool) {
+func (ts *rsmTest) submitTo(i int, add int) (reply rsm.SubmitReply, ok bool) {
 	type answer struct {
 		reply rsm.SubmitReply
 		ok    bool
@@ -67,9 +67,29 @@ func (ts *rsmTest) submitTo(i int, add int) (err rpc.Err, value int, ok bool) {
 	}()
 	select {
 	case a := <-done:
-		return a.reply.Err, a.reply.Value, a.ok
+		return a.reply, a.ok
 	case <-time.After(callTimeout):
-		return "", 0, false
+		return rsm.SubmitReply{}, false
+	}
+}
+
+// tally sorts a test's Submit attempts by what their answers prove, so that a counter can be bounded exactly
+// even where attempts are left in doubt: an attempt answered OK applied exactly once, one a server refused before
+// starting it never applies, and any other (no answer in time, or a refusal after the op reached a leader's log)
+// applies at most once, possibly much later.
+type tally struct {
+	applied int
+	unknown int
+}
+
+func (n *tally) record(reply rsm.SubmitReply, ok bool) {
+	switch {
+	case n == nil:
+	case ok && reply.Err == rpc.OK:
+		n.applied++
+	case ok && reply.NotStarted:
+	default:
+		n.unknown++
 	}
 }
 
@@ -80,7 +100,13 @@ func (ts *rsmTest) submitTo(i int, add int) (err rpc.Err, value int, ok bool) {
 // submits only where no attempt is left in doubt (a stable leader, or servers of the majority).
 func (ts *rsmTest) submit(add int, servers []int) int {
 	ts.t.Helper()
-	value, ok := ts.trySubmit(add, servers)
+	return ts.submitCounted(add, servers, nil)
+}
+
+// submitCounted is submit that records each attempt in n.
+func (ts *rsmTest) submitCounted(add int, servers []int, n *tally) int {
+	ts.t.Helper()
+	value, ok := ts.trySubmit(add, servers, n)
 	if !ok {
 		ts.t.Fatalf("no server of %v committed an op within %v", servers, agreeTimeout)
 	}
@@ -88,7 +114,8 @@ func (ts *rsmTest) submit(add int, servers []int) int {
 }
 
 // trySubmit is submit for a client goroutine, which may not end the test: ok is false if nothing committed.
-func (ts *rsmTest) trySubmit(add int, servers []int) (int, bool) {
+// Each attempt is recorded in n, unless n is nil.
+func (ts *rsmTest) trySubmit(add int, servers []int, n *tally) (int, bool) {
 	deadline := time.Now().Add(agreeTimeout)
 	first := 0
 	for k, i := range servers {
@@ -99,10 +126,12 @@ func (ts *rsmTest) trySubmit(add int, servers []int) (int, bool) {
 	for time.Now().Before(deadline) {
 		for k := range servers {
 			i := servers[(first+k)%len(servers)]
-			if err, value, ok := ts.submitTo(i, add); ok && err == rpc.OK {
+			reply, ok := ts.submitTo(i, add)
+			n.record(reply, ok)
+			if ok && reply.Err == rpc.OK {
 				ts.leader = i
 				ts.Op()
-				return value, true
+				return reply.Value, true
 			}
 		}
 		time.Sleep(50 * time.Millisecond)

@@ -48,7 +48,7 @@ func TestConcurrent4A(t *testing.T) {
 			defer wg.Done()
 			c := &rsmTest{Test: ts.Test, t: t, clnt: ts.MakeClient(), leader: ts.leader}
 			for range each {
-				v, ok := c.trySubmit(1, ts.all())
+				v, ok := c.trySubmit(1, ts.all(), nil)
 				mu.Lock()
 				if ok {
 					values = append(values, v)
@@ -241,38 +241,49 @@ func TestRestartSubmit4A(t *testing.T) {
 
 // TestSnapshot4C: with maxraftstate set, the log stays within twice it; a follower that fell behind the trimmed
 // log catches up from the leader's snapshot, and after a crash of everyone the counter comes back from the
-// snapshots.
+// snapshots. Every op adds 1, so the counter is bounded by the attempts made: an op applied twice, or lost,
+// moves it out of those bounds.
 func TestSnapshot4C(t *testing.T) {
 	const maxraftstate, ops = 1000, 60
 	ts := makeRsmTest(t, 3, true, maxraftstate)
 	defer ts.Cleanup()
 	ts.Begin("Test RSM snapshots")
-	// submit retries across a leader change, so an op may count twice: each must raise the counter, by one
-	// when nothing went wrong.
-	count := ts.submit(1, ts.all())
+	var n tally
+	// checkBounds fails the test unless the counter after an op answered OK counts every OK op once and at
+	// most each attempt left in doubt besides (an OK op's predecessors all applied before it).
+	checkBounds := func(what string, got int) {
+		t.Helper()
+		if got < n.applied || got > n.applied+n.unknown {
+			t.Fatalf("%s left the counter at %d; %d ops were answered OK and %d attempts left in doubt, so it "+
+				"must be within %d..%d", what, got, n.applied, n.unknown, n.applied, n.applied+n.unknown)
+		}
+	}
+	// While the leader keeps a majority, no attempt is left in doubt (see submit): each op adds exactly one.
+	if got := ts.submitCounted(1, ts.all(), &n); got != 1 {
+		t.Fatalf("the first op left the counter at %d", got)
+	}
 	lagging := (ts.leader + 1) % 3
 	ts.G().DisconnectAll(lagging)
 	others := []int{ts.leader, (ts.leader + 2) % 3}
 	for op := 2; op <= ops; op++ {
-		got := ts.submit(1, others)
-		if got <= count {
-			t.Fatalf("op %d left the counter at %d, not above %d", op, got, count)
+		if got := ts.submitCounted(1, others, &n); got != op {
+			t.Fatalf("op %d, served by a stable majority, left the counter at %d", op, got)
 		}
-		count = got
 		ts.checkLogSize(2 * maxraftstate)
 	}
 	ts.G().ConnectOne(lagging)
 	// The lagging server's term rose while it was cut off, so once back it may depose the leader, and a new
 	// leader that had not yet heard the last commit index commits that entry only together with one of its own
 	// term (Figure 8; Raft here appends no no-op on election). So ops go on, as a service's clients' would,
-	// until the lagging server has caught up with the latest.
-	after := count
+	// until the lagging server has caught up with the latest. Attempts may now be left in doubt.
+	after := ops
 	deadline := time.Now().Add(agreeTimeout)
 	for {
-		got := ts.submit(1, ts.all())
+		got := ts.submitCounted(1, ts.all(), &n)
 		if got <= after {
 			t.Fatalf("an op after reconnecting left the counter at %d, not above %d", got, after)
 		}
+		checkBounds("an op after reconnecting", got)
 		after = got
 		time.Sleep(300 * time.Millisecond)
 		if st, ok := ts.inspect(lagging); ok && st.Value == after {
@@ -290,10 +301,11 @@ func TestSnapshot4C(t *testing.T) {
 	ts.CrashAll()
 	ts.RestartAll()
 	// The snapshots may end a few ops short of the last; those come back once the new leader commits an op.
-	final := ts.submit(1, ts.all())
+	final := ts.submitCounted(1, ts.all(), &n)
 	if final <= after {
 		t.Fatalf("the first op after the restart left the counter at %d, not above %d", final, after)
 	}
+	checkBounds("the first op after the restart", final)
 	for i, st := range ts.waitValue(ts.all(), final) {
 		if st.Restored == 0 || st.Applied >= ops {
 			t.Fatalf("server %d restored %d snapshots and applied %d ops since its restart: it rebuilt its "+

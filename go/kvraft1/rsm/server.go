@@ -25,10 +25,12 @@ type SubmitArgs struct {
 	Add int
 }
 
-// SubmitReply is Submit's error and, on OK, the counter after the op.
+// SubmitReply is Submit's error and, on OK, the counter after the op. NotStarted says the server refused the op
+// before handing it to Raft, so it can never apply; any other answer but OK leaves its fate unknown.
 type SubmitReply struct {
-	Err   rpc.Err
-	Value int
+	Err        rpc.Err
+	Value      int
+	NotStarted bool
 }
 
 // InspectArgs asks for a server's local state, read without the log. Server is the index the caller means to
@@ -73,6 +75,12 @@ func StartCounterServer(servers []*labrpc.ClientEnd, gid tester.Tgid, me int, pe
 func (cs *CounterServer) Submit(args *SubmitArgs, reply *SubmitReply) {
 	cs.inflight.Add(1)
 	defer cs.inflight.Add(-1)
+	// ErrWrongLeader from Submit does not say whether the op reached the log, so a test counting ops exactly
+	// could only bound them loosely; a follower's refusal is told apart here.
+	if _, isLeader := cs.rsm.Raft().GetState(); !isLeader {
+		reply.Err, reply.NotStarted = rpc.ErrWrongLeader, true
+		return
+	}
 	err, value := cs.rsm.Submit(CounterOp{Add: args.Add})
 	reply.Err = err
 	if err == rpc.OK {

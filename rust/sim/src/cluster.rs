@@ -3,12 +3,12 @@
 //! snapshots every N applies. Everything random comes from one seeded PRNG, so a seed replays a run exactly.
 //!
 //! After every event the checker sees what changed. The helpers `check_one_leader`, `one`, `n_committed` and
-//! `wait` follow the lab tester's (lab-facts §4), so scenarios read like the lab's tests.
+//! `wait` follow the lab tester's (docs/LAB-GENERATIONS.md §6), so scenarios read like the lab's tests.
 
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
 
-use raftcore::core::{Apply, Config, Index, Raft, Reply, Request, Role, Term};
+use raftcore::core::{Apply, Config, Index, Pacing, Raft, Reply, Request, Role, Term};
 use rand_core::{RngCore, SeedableRng};
 use rand_pcg::Pcg64Mcg;
 
@@ -138,11 +138,17 @@ pub struct Cluster {
     max_state_bytes: usize,
     first_leader_at: Option<u64>,
     first_commit_at: Option<u64>,
+    pacing: Pacing,
 }
 
 impl Cluster {
     /// A fresh cluster of `peers` nodes on a reliable network; `snapshot_every` makes each service snapshot.
     pub fn new(peers: usize, seed: u64, snapshot_every: Option<Index>) -> Cluster {
+        Cluster::with_pacing(peers, seed, snapshot_every, Pacing::Prompt)
+    }
+
+    /// [`Cluster::new`] with every core sending entries as `pacing` says, across restarts too.
+    pub fn with_pacing(peers: usize, seed: u64, snapshot_every: Option<Index>, pacing: Pacing) -> Cluster {
         let mut cluster = Cluster {
             now: 0,
             seq: 0,
@@ -158,6 +164,7 @@ impl Cluster {
             max_state_bytes: 0,
             first_leader_at: None,
             first_commit_at: None,
+            pacing,
         };
         for _ in 0..peers {
             cluster.nodes.push(Node {
@@ -197,7 +204,7 @@ impl Cluster {
     fn boot(&mut self, i: usize) {
         let peers = self.nodes.len() as u32;
         let node_seed = self.seed ^ (i as u64 + 1).wrapping_mul(0x9e37_79b9_7f4a_7c15) ^ self.nodes[i].incarnation;
-        let cfg = Config::new(i as u32, peers, node_seed);
+        let cfg = Config { pacing: self.pacing, ..Config::new(i as u32, peers, node_seed) };
         let node = &mut self.nodes[i];
         let raft = Raft::new(cfg, &node.state, &node.snapshot).expect("a node restarts from its own persisted bytes");
         node.incarnation += 1;

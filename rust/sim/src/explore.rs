@@ -5,6 +5,8 @@
 use rand_core::{RngCore, SeedableRng};
 use rand_pcg::Pcg64Mcg;
 
+use raftcore::core::Pacing;
+
 use crate::cluster::{Cluster, NetConfig};
 
 /// After healing, a proposal must be applied by every node within this much virtual time (the lab's one()
@@ -26,11 +28,17 @@ pub struct Outcome {
 
 /// Runs one seed.
 pub fn run_seed(seed: u64) -> Outcome {
+    run_seed_paced(seed, Pacing::Prompt)
+}
+
+/// Runs one seed with every core paced as `pacing` says; the seed draws the same cluster, network and faults
+/// as under [`run_seed`].
+pub fn run_seed_paced(seed: u64, pacing: Pacing) -> Outcome {
     let mut rng = Pcg64Mcg::seed_from_u64(seed ^ 0x5eed_5eed_5eed_5eed);
     let mut pick = |below: u64| rng.next_u64() % below;
     let peers = [3, 5, 7][pick(3) as usize];
     let snapshot_every = [None, Some(5), Some(10)][pick(3) as usize];
-    let mut cluster = Cluster::new(peers, seed, snapshot_every);
+    let mut cluster = Cluster::with_pacing(peers, seed, snapshot_every, pacing);
     cluster.net = NetConfig {
         drop_request: [0, 50, 100, 300][pick(4) as usize],
         drop_reply: [0, 50, 100, 300][pick(4) as usize],

@@ -2,16 +2,18 @@
 //!
 //!   raftcore-sim --seeds N [--first S]   run seeds S..S+N (S defaults to 1); print each failing seed
 //!   raftcore-sim --seed S                replay one seed and print its violations
+//!   ... --pacing heartbeat               every core sends entries only with heartbeats (`Pacing::Heartbeat`)
 //!
 //! The last line is always `sim: N seeds, V violations`; the exit status is 1 when V > 0.
 
 use std::process::ExitCode;
 use std::time::Instant;
 
-use raftcore_sim::explore::run_seed;
+use raftcore::core::Pacing;
+use raftcore_sim::explore::run_seed_paced;
 
 fn usage() -> ExitCode {
-    eprintln!("usage: raftcore-sim --seeds N [--first S] | --seed S");
+    eprintln!("usage: raftcore-sim --seeds N [--first S] | --seed S, then optionally --pacing heartbeat");
     ExitCode::from(2)
 }
 
@@ -25,16 +27,25 @@ fn main() -> ExitCode {
         (None, Some(Some(count))) => (value("--first").flatten().unwrap_or(1), count),
         _ => return usage(),
     };
+    let pacing = match args.iter().position(|a| a == "--pacing").map(|at| args.get(at + 1).map(String::as_str)) {
+        None | Some(Some("prompt")) => Pacing::Prompt,
+        Some(Some("heartbeat")) => Pacing::Heartbeat,
+        Some(_) => return usage(),
+    };
     let started = Instant::now();
     let mut violations = 0u64;
     let mut virtual_ms = 0u64;
     for seed in first..first.saturating_add(count) {
-        let outcome = run_seed(seed);
+        let outcome = run_seed_paced(seed, pacing);
         virtual_ms += outcome.virtual_ms;
         if !outcome.violations.is_empty() {
             violations += outcome.violations.len() as u64;
+            let replay = match pacing {
+                Pacing::Prompt => format!("make sim SEED={seed}"),
+                Pacing::Heartbeat => format!("cargo run --release -p raftcore-sim -- --seed {seed} --pacing heartbeat"),
+            };
             println!(
-                "seed {seed} ({} peers): {} violations; replay with: make sim SEED={seed}",
+                "seed {seed} ({} peers): {} violations; replay with: {replay}",
                 outcome.peers,
                 outcome.violations.len()
             );

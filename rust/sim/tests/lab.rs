@@ -1,6 +1,6 @@
-//! The 28 Raft tests of the MIT 6.5840 lab (lab-facts §4.1) replayed in virtual time on the simulator: same peer
-//! counts, faults, sleeps and thresholds, with the invariant checker active on every step. Each test also
-//! asserts that the checker found nothing.
+//! The 28 Raft tests of the MIT 6.5840 lab (docs/LAB-GENERATIONS.md §6) replayed in virtual time on the
+//! simulator: same peer counts, faults, sleeps and thresholds, with the invariant checker active on every step.
+//! Each test also asserts that the checker found nothing.
 
 use raftcore_sim::{finish, scenario, Cluster, NetConfig};
 

@@ -149,15 +149,11 @@ class Package:
     dir: Path
     parts: list
     daemons: tuple  # main/<name>.go daemons its tests start in a 2026 tree
-    unsuffixed: dict = None  # part -> names of its tests that do not carry the part in their name
+    regexes: dict = None  # part -> its go test -run regex, where the part is not simply in its tests' names
 
     def regex(self, part: str) -> str:
         """The go test -run regex of one part of this package."""
-        names = (self.unsuffixed or {}).get(part)
-        if not names:
-            return part
-        exact = f"^({'|'.join(names)})$"
-        return exact if part not in test_parts(self.dir) else f"{part}|{exact}"
+        return (self.regexes or {}).get(part, part)
 
 
 def service_packages(src: Path):
@@ -171,11 +167,27 @@ def service_packages(src: Path):
     return found
 
 
-def test_names(package_dir: Path):
+PART_SUFFIX = re.compile(r"\d[A-Z]$")
+
+
+def test_names(package_dir: Path, files=None):
+    """The test functions of the package's test files, or of the named ones only, in file order."""
     names = []
     for f in sorted(package_dir.glob("*_test.go")):
-        names.extend(re.findall(r"^func (Test\w+)\(\s*\w+\s+\*testing\.T\s*\)", f.read_text(errors="replace"), re.M))
+        if files is None or f.name in files:
+            names.extend(re.findall(r"^func (Test\w+)\(\s*\w+\s+\*testing\.T\s*\)", f.read_text(errors="replace"),
+                                    re.M))
     return names
+
+
+def test_parts(package_dir: Path, files=None):
+    """The parts (3A, 2B, ...) the package's tests are named after, in order; only from the test files named, if
+    given (a Raft package's course tests, not the student's own)."""
+    return parts_of(test_names(package_dir, files))
+
+
+def parts_of(names):
+    return sorted({m.group(0) for m in map(PART_SUFFIX.search, names) if m})
 
 
 def classic_service_packages(src: Path, raft_parts):
@@ -185,18 +197,20 @@ def classic_service_packages(src: Path, raft_parts):
     for rel in CLASSIC_SERVICE_PACKAGES:
         d = src / rel
         if d.is_dir():
-            found[rel] = (d, test_parts(d), [n for n in test_names(d) if not re.search(r"\d[A-Z]$", n)])
+            names = test_names(d)
+            found[rel] = (d, parts_of(names), [n for n in names if not PART_SUFFIX.search(n)])
     kv_parts = found.get("kvraft", (None, [], []))[1]
     base = kv_parts or raft_parts
     shard_lab = int(base[0][0]) + (1 if kv_parts else 2) if base else None
     packages = []
     for rel, (d, parts, bare) in found.items():
-        unsuffixed = {}
+        regexes = {}
         if bare and rel in UNSUFFIXED_PART and shard_lab:
-            unsuffixed[f"{shard_lab}{UNSUFFIXED_PART[rel]}"] = bare
-        all_parts_here = sorted(set(parts) | set(unsuffixed))
+            part, exact = f"{shard_lab}{UNSUFFIXED_PART[rel]}", f"^({'|'.join(bare)})$"
+            regexes[part] = f"{part}|{exact}" if part in parts else exact
+        all_parts_here = sorted(set(parts) | set(regexes))
         if all_parts_here:
-            packages.append(Package(rel, d, all_parts_here, (), unsuffixed))
+            packages.append(Package(rel, d, all_parts_here, (), regexes))
     return packages
 
 
@@ -217,17 +231,6 @@ def go_module(src: Path):
                 raise LabError(f"{gomod} has no module line; is it a lab tree's go.mod?")
             return module.group(1), gomod, (parse_version(directive.group(1)) if directive else None)
     return None, None, None
-
-
-def test_parts(package_dir: Path, names=None):
-    """The parts (3A, 2B, ...) the package's tests are named after, in order; only from the test files named, if
-    given (a Raft package's course tests, not the student's own)."""
-    parts = set()
-    for f in package_dir.glob("*_test.go"):
-        if names is not None and f.name not in names:
-            continue
-        parts.update(re.findall(r"^func Test\w*?(\d[A-Z])\(", f.read_text(errors="replace"), re.M))
-    return sorted(parts)
 
 
 # How MP2's tester builds a peer: Make with three plain arguments, no persister (the classic call passes

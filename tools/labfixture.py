@@ -293,12 +293,14 @@ def copy_services(src: Path, module: str, skeleton_rsm: bool):
     (src / "go.sum").write_bytes((HARNESS / "go.sum").read_bytes())
 
 
-def student_raft(package_dir: Path, layout: str, util: str):
+def student_raft(package_dir: Path, layout: str, util: str, module: str):
     """The student's Raft and the course's util.go as the student left it."""
     if layout == "split":
         for name, text in SPLIT_RAFT.items():
             (package_dir / name).write_text(text)
         util += UTIL_ADDITIONS
+    elif layout == "paced":
+        paced_student_raft(package_dir, module)
     else:
         (package_dir / "raft.go").write_text(STUDENT_RAFT)
     (package_dir / "util.go").write_text(util)
@@ -325,16 +327,14 @@ def build(generation: str, dest: Path, module: str, skeleton_rsm: bool = False, 
         copy_go(HARNESS / pkg, src / pkg, module)
     if generation in ("2026", "2025"):
         copy_course_tests(HARNESS / "raft1", src / "raft1" / COURSE_TEST_FILE[generation], module, RAFT1_TESTS)
-        student_raft(src / "raft1", layout, RAFT1_UTIL_GO)
-        if layout == "paced":
-            paced_student_raft(src / "raft1", module)
+        student_raft(src / "raft1", layout, RAFT1_UTIL_GO, module)
         copy_services(src, module, skeleton_rsm)
         if racy_rsm:
             racy_rsm_of(src)
     elif generation == "mp2":
         copy_course_tests(HARNESS / "raft1", src / "raft" / CLASSIC_TEST_FILE, module, MP2_TESTS, edit=as_2020)
         (src / "raft" / "config.go").write_text(MP2_CONFIG_GO)
-        student_raft(src / "raft", layout, UTIL_GO)
+        student_raft(src / "raft", layout, UTIL_GO, module)
     else:
         tests = CLASSIC_TESTS
         edit = lambda name, text: text  # noqa: E731
@@ -343,7 +343,7 @@ def build(generation: str, dest: Path, module: str, skeleton_rsm: bool = False, 
             edit = as_2020
         copy_course_tests(HARNESS / "raft1", src / "raft" / CLASSIC_TEST_FILE, module, tests, edit=edit)
         copy_go(HARNESS / "raft", src / "raft", module, names=("persister.go",), edit=edit)
-        student_raft(src / "raft", layout, UTIL_GO)
+        student_raft(src / "raft", layout, UTIL_GO, module)
     if generation == "2026":
         copy_go(HARNESS / "main", src / "main", module)
     return src

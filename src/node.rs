@@ -130,7 +130,7 @@ impl<H: Host> Node<H> {
             core::StartError::Restore(e) => StartError::Restore(e),
         })?;
         let (term, is_leader) = raft.state();
-        let shared = Arc::new(Shared::new(term, is_leader, state.len() as u64));
+        let shared = Arc::new(Shared::new(term, is_leader, state.len() as u64, raft.status().last_applied));
         let host = Arc::new(host);
         let (commands, command_rx) = crossbeam_channel::unbounded();
         let (apply_tx, apply_rx) = crossbeam_channel::unbounded();
@@ -186,13 +186,17 @@ impl<H: Host> Node<H> {
         Ok(self.shared.leader_hint())
     }
 
-    /// The service's snapshot of everything through `index` (§7): the log is trimmed and the snapshot persisted
-    /// before this returns. An index at or behind the current snapshot is ignored.
+    /// The service's snapshot of everything through `index` (§7). An index past the last one handed to the
+    /// service is an error; otherwise this returns at once, without waiting for the event loop, and the log is
+    /// trimmed and the snapshot persisted on the loop's next tick, together with any newer snapshot given
+    /// meanwhile (see the event loop). One at or behind the current snapshot is ignored.
     pub fn snapshot(&self, index: Index, data: Vec<u8>) -> Result<(), NodeError> {
-        match self.call(|reply| Command::Snapshot { index, data, reply })? {
-            Outcome::Done => Ok(()),
-            other => Err(unexpected(other)),
+        self.shared.check()?;
+        let last_applied = self.shared.handed_over();
+        if index > last_applied {
+            return Err(core::SnapshotError::NotApplied { index, last_applied }.into());
         }
+        self.commands.send(Command::Snapshot { index, data }).map_err(|_| self.shared.stopped_error())
     }
 
     /// Size in bytes of the raft state last persisted (or restored at start).

@@ -150,6 +150,7 @@ class Package:
     parts: list
     daemons: tuple  # main/<name>.go daemons its tests start in a 2026 tree
     regexes: dict = None  # part -> its go test -run regex, where the part is not simply in its tests' names
+    tests: tuple = ()  # its lab tests' names (for a Raft package, the course's tests only)
 
     def regex(self, part: str) -> str:
         """The go test -run regex of one part of this package."""
@@ -161,9 +162,9 @@ def service_packages(src: Path):
     found = []
     for rel, daemons in SERVICE_PACKAGES:
         d = src / rel
-        parts = test_parts(d) if d.is_dir() else []
-        if parts:
-            found.append(Package(rel, d, parts, daemons))
+        names = test_names(d) if d.is_dir() else []
+        if parts_of(names):
+            found.append(Package(rel, d, parts_of(names), daemons, tests=tuple(names)))
     return found
 
 
@@ -180,13 +181,8 @@ def test_names(package_dir: Path, files=None):
     return names
 
 
-def test_parts(package_dir: Path, files=None):
-    """The parts (3A, 2B, ...) the package's tests are named after, in order; only from the test files named, if
-    given (a Raft package's course tests, not the student's own)."""
-    return parts_of(test_names(package_dir, files))
-
-
 def parts_of(names):
+    """The parts (3A, 2B, ...) the tests are named after, in order."""
     return sorted({m.group(0) for m in map(PART_SUFFIX.search, names) if m})
 
 
@@ -198,19 +194,19 @@ def classic_service_packages(src: Path, raft_parts):
         d = src / rel
         if d.is_dir():
             names = test_names(d)
-            found[rel] = (d, parts_of(names), [n for n in names if not PART_SUFFIX.search(n)])
-    kv_parts = found.get("kvraft", (None, [], []))[1]
+            found[rel] = (d, names, parts_of(names), [n for n in names if not PART_SUFFIX.search(n)])
+    kv_parts = found.get("kvraft", (None, [], [], []))[2]
     base = kv_parts or raft_parts
     shard_lab = int(base[0][0]) + (1 if kv_parts else 2) if base else None
     packages = []
-    for rel, (d, parts, bare) in found.items():
+    for rel, (d, names, parts, bare) in found.items():
         regexes = {}
         if bare and rel in UNSUFFIXED_PART and shard_lab:
             part, exact = f"{shard_lab}{UNSUFFIXED_PART[rel]}", f"^({'|'.join(bare)})$"
             regexes[part] = f"{part}|{exact}" if part in parts else exact
         all_parts_here = sorted(set(parts) | set(regexes))
         if all_parts_here:
-            packages.append(Package(rel, d, all_parts_here, (), regexes))
+            packages.append(Package(rel, d, all_parts_here, (), regexes, tuple(names)))
     return packages
 
 
@@ -292,11 +288,12 @@ def detect(src: Path) -> Tree:
             raise LabError(f"{src} is a classic src/raft tree ({generation}); its shim {shim} is missing: run "
                            f"`make shims`")
     course_tests = [n for n in COURSE_FILES[generation] if n.endswith("_test.go")]
-    parts = test_parts(pkg, course_tests)
+    names = test_names(pkg, course_tests)
+    parts = parts_of(names)
     if not parts:
         raise LabError(f"{pkg} has no Test...<part> functions in the course's test file "
                        f"({', '.join(course_tests)})")
-    raft_package = Package(pkg.name, pkg, parts, ("raft1d",) if pkg.name == "raft1" else ())
+    raft_package = Package(pkg.name, pkg, parts, ("raft1d",) if pkg.name == "raft1" else (), tests=tuple(names))
     if pkg.name == "raft1":
         packages = [raft_package, *(p for p in service_packages(src) if p.rel != "raft1")]
     else:
@@ -312,7 +309,7 @@ def all_parts(packages):
 def select_runs(packages, part_arg: str, run_arg: str):
     """What to run, as [(package, -run regex)]: the parts PART names (a list, or `all`), each in every package
     that has it, or else the Raft package's (packages[0]); RUN, if given, is the regex instead, once per package
-    those parts are in."""
+    those parts are in; RUN alone, once in each package that has a test it matches."""
     if part_arg.strip().lower() == "all":
         wanted = all_parts(packages)
     elif part_arg.strip():
@@ -322,7 +319,11 @@ def select_runs(packages, part_arg: str, run_arg: str):
             raise LabError(f"PART={part_arg}: no tests of part {', '.join(missing)} here; this tree has "
                            f"{' '.join(all_parts(packages))} (PART=all runs them all)")
     elif run_arg:
-        return [(packages[0], run_arg)]
+        matching = [(p, run_arg) for p in packages if any(go_regex_matches(run_arg, name) for name in p.tests)]
+        if not matching:
+            raise LabError(f"RUN={run_arg}: no test of this tree's {', '.join(p.rel for p in packages)} "
+                           f"matches it")
+        return matching
     else:
         wanted = packages[0].parts
     runs = []
@@ -333,6 +334,15 @@ def select_runs(packages, part_arg: str, run_arg: str):
                 if run not in runs:
                     runs.append(run)
     return runs
+
+
+def go_regex_matches(regex: str, name: str) -> bool:
+    """Whether go test -run would pick the test, as far as Python's re reads Go's syntax (where it cannot, yes:
+    go test then says what it thinks of the regex)."""
+    try:
+        return re.search(regex.split("/")[0], name) is not None  # after a slash, go test matches subtests
+    except re.error:
+        return True
 
 
 def go_body(text: str, method: str):

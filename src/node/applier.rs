@@ -30,7 +30,12 @@ fn run<H: Host>(host: &H, shared: &Shared, applies: &Receiver<Apply>) {
             Err(RecvTimeoutError::Timeout) => continue,
         };
         // A kill can land between two applies; none may start after it.
-        if !shared.running() || host.apply(&apply).is_err() {
+        if !shared.running() {
+            return;
+        }
+        // Published first: the service may snapshot through this index before the callback returns.
+        shared.publish_handed_over(apply.index());
+        if host.apply(&apply).is_err() {
             return;
         }
     }

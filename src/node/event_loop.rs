@@ -3,6 +3,14 @@
 //! Each turn takes a batch of commands (up to [`MAX_BATCH`], so bursts of proposals share one persist), runs the
 //! ticks that fell due, and then carries out the batch's `Ready` in the core's order: persist, send, queue the
 //! applies, and only then answer the callers, whose replies may depend on what was just persisted.
+//!
+//! The service's snapshots are the exception: the caller does not wait for them, and the newest is handed to
+//! the core on the next tick. A service may snapshot after every entry it applies (the lab's key/value
+//! servers do, once Raft's state passes their limit), and each snapshot the core takes costs a persist as long
+//! as the log not yet applied. Taken one by one, a follower that fell behind would pay a persist per entry it
+//! applies, its backlog would grow while it paid, and it would never catch up. Held for a tick, the snapshots
+//! of a burst share one compaction and one persist. Nothing depends on a snapshot being persisted: until it
+//! is, the persisted state is the previous snapshot with the log after it, which a restart replays.
 
 use std::collections::BTreeMap;
 use std::panic::{catch_unwind, AssertUnwindSafe};
@@ -45,10 +53,10 @@ pub(super) enum Command {
         command: Vec<u8>,
         reply: Responder,
     },
+    /// Not answered: the caller checked it against what was handed to the service, and does not wait.
     Snapshot {
         index: Index,
         data: Vec<u8>,
-        reply: Responder,
     },
     Request {
         request: Request,
@@ -76,6 +84,8 @@ pub(super) struct EventLoop<H: Host> {
     next_tick: Instant,
     published: (Term, bool),
     tracer: Tracer,
+    /// The service's newest snapshot not yet given to the core.
+    held_snapshot: Option<(Index, Vec<u8>)>,
 }
 
 impl<H: Host> EventLoop<H> {
@@ -99,6 +109,7 @@ impl<H: Host> EventLoop<H> {
             next_tick: Instant::now() + TICK,
             published,
             tracer,
+            held_snapshot: None,
         }
     }
 
@@ -137,7 +148,9 @@ impl<H: Host> EventLoop<H> {
                     }
                 }
             }
-            self.tick_if_due();
+            if self.tick_if_due() {
+                self.give_held_snapshot();
+            }
             if !self.flush(&mut pending) {
                 return;
             }
@@ -155,10 +168,7 @@ impl<H: Host> EventLoop<H> {
                 };
                 pending.push((reply, Ok(Outcome::Proposed(proposal))));
             }
-            Command::Snapshot { index, data, reply } => {
-                let outcome = self.core.snapshot(index, data).map(|_| Outcome::Done).map_err(NodeError::from);
-                pending.push((reply, outcome));
-            }
+            Command::Snapshot { index, data } => self.hold_snapshot(index, data),
             Command::Request { request, reply } => {
                 self.tracer.handled(&request);
                 let sender = request.sender();
@@ -200,16 +210,39 @@ impl<H: Host> EventLoop<H> {
         }
     }
 
-    fn tick_if_due(&mut self) {
+    /// Keeps the service's snapshot through `index` for the next tick, unless the core or the snapshot held
+    /// already covers it.
+    fn hold_snapshot(&mut self, index: Index, data: Vec<u8>) {
+        let newer = self.held_snapshot.as_ref().is_none_or(|(held, _)| index > *held);
+        match self.core.accepts_snapshot(index) {
+            Ok(true) if newer => self.held_snapshot = Some((index, data)),
+            Ok(_) => {}
+            // The caller checked the index against what the applier handed over, which the core had applied
+            // first; so this is a bug here, reported rather than hidden.
+            Err(e) => self.log(LogLevel::Error, &format!("service snapshot refused: {e}")),
+        }
+    }
+
+    fn give_held_snapshot(&mut self) {
+        if let Some((index, data)) = self.held_snapshot.take() {
+            // Cannot fail: the index was applied when it was held, and what is applied stays applied. A snapshot
+            // the leader installed meanwhile may have made it stale, and the core then ignores it.
+            let _ = self.core.snapshot(index, data);
+        }
+    }
+
+    /// Runs the ticks that fell due, if any; returns whether it did.
+    fn tick_if_due(&mut self) -> bool {
         let now = Instant::now();
         if now < self.next_tick {
-            return;
+            return false;
         }
         let due = (now - self.next_tick).as_nanos() / TICK.as_nanos() + 1;
         for _ in 0..due.min(u128::from(MAX_CATCH_UP_TICKS)) {
             self.core.tick();
         }
         self.next_tick += TICK * u32::try_from(due).unwrap_or(u32::MAX);
+        true
     }
 
     /// Carries out the core's `Ready` (persist, send, queue applies), then answers the turn's callers.

@@ -6,7 +6,7 @@ use std::thread::{self, ThreadId};
 
 use parking_lot::Mutex;
 
-use crate::core::{PeerId, Term};
+use crate::core::{Index, PeerId, Term};
 
 use super::NodeError;
 
@@ -32,11 +32,13 @@ pub(super) struct Shared {
     /// The core's leader hint, [`NO_LEADER`] when it has none.
     leader_hint: AtomicU32,
     persist_bytes: AtomicU64,
+    /// The index of the last apply the applier began handing to the host: the service may snapshot through it.
+    handed_over: AtomicU64,
     event_loop: OnceLock<ThreadId>,
 }
 
 impl Shared {
-    pub(super) fn new(term: Term, is_leader: bool, persist_bytes: u64) -> Shared {
+    pub(super) fn new(term: Term, is_leader: bool, persist_bytes: u64, applied: Index) -> Shared {
         let shared = Shared {
             killed: AtomicBool::new(false),
             fault: AtomicU8::new(0),
@@ -44,6 +46,7 @@ impl Shared {
             term_and_leader: AtomicU64::new(0),
             leader_hint: AtomicU32::new(NO_LEADER),
             persist_bytes: AtomicU64::new(persist_bytes),
+            handed_over: AtomicU64::new(applied),
             event_loop: OnceLock::new(),
         };
         shared.publish_state(term, is_leader);
@@ -123,6 +126,14 @@ impl Shared {
 
     pub(super) fn persist_bytes(&self) -> u64 {
         self.persist_bytes.load(Ordering::Acquire)
+    }
+
+    pub(super) fn publish_handed_over(&self, index: Index) {
+        self.handed_over.store(index, Ordering::Release);
+    }
+
+    pub(super) fn handed_over(&self) -> Index {
+        self.handed_over.load(Ordering::Acquire)
     }
 
     /// Called first thing on the event-loop thread, so a callback can never run before it is known.

@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 
 use parking_lot::Mutex;
 
+use super::config::TICK;
 use super::*;
 use crate::core::{AppendEntries, Apply, Entry, PeerId, RequestVote};
 
@@ -126,12 +127,42 @@ fn a_lone_peer_elects_itself_and_persists_each_proposal_before_answering() {
     );
     assert!(node.persist_bytes().unwrap() > 0);
     node.snapshot(1, b"snap".to_vec()).unwrap();
-    let last = node.host().events.lock().last().cloned();
-    assert!(matches!(last, Some(Event::Persist { snapshot, .. }) if snapshot == b"snap"));
+    wait_until("the snapshot persisted", || {
+        let last = node.host().events.lock().last().cloned();
+        matches!(last, Some(Event::Persist { snapshot, .. }) if snapshot == b"snap")
+    });
     assert!(matches!(node.snapshot(9, vec![]), Err(NodeError::OutOfRange(_))));
     node.kill().unwrap();
     assert_eq!(node.kill(), Err(NodeError::Closed));
     assert_eq!(node.state(), Err(NodeError::Closed));
+}
+
+#[test]
+fn snapshots_given_within_a_tick_share_one_persist() {
+    // A service that snapshots after every applied entry must not pay a persist per entry: a follower that fell
+    // behind would then never catch up (see the event loop).
+    let node = start(fast(0, 1));
+    wait_until("leader", || node.state().unwrap().1);
+    const ENTRIES: u64 = 200;
+    for i in 0..ENTRIES {
+        node.propose(format!("op {i}").into_bytes()).unwrap();
+    }
+    wait_until("applied", || node.host().applied.lock().len() == ENTRIES as usize);
+    let before = node.host().events.lock().len();
+    let started = Instant::now();
+    for index in 1..=ENTRIES {
+        node.snapshot(index, format!("through {index}").into_bytes()).unwrap();
+    }
+    let newest = format!("through {ENTRIES}").into_bytes();
+    wait_until(
+        "the newest snapshot persisted",
+        || matches!(node.host().events.lock().last(), Some(Event::Persist { snapshot, .. }) if *snapshot == newest),
+    );
+    let ticks = (started.elapsed().as_millis() / TICK.as_millis()) as usize;
+    let persists = node.host().events.lock()[before..].iter().filter(|e| matches!(e, Event::Persist { .. })).count();
+    assert!(persists <= ticks + 2, "{persists} persists for {ENTRIES} snapshots in {ticks} ticks");
+    assert!(matches!(node.snapshot(ENTRIES + 1, vec![]), Err(NodeError::OutOfRange(_))));
+    node.kill().unwrap();
 }
 
 #[test]

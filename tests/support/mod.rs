@@ -331,6 +331,8 @@ pub struct Cluster {
     pub net: Arc<Net>,
     workers: Vec<JoinHandle<()>>,
     seed: u64,
+    /// Commands `one` proposed again after a first proposal did not commit in time.
+    resubmitted: AtomicU64,
 }
 
 impl Cluster {
@@ -360,7 +362,7 @@ impl Cluster {
                 thread::spawn(move || net.worker())
             })
             .collect();
-        let cluster = Cluster { net, workers, seed };
+        let cluster = Cluster { net, workers, seed, resubmitted: AtomicU64::new(0) };
         for i in 0..n {
             cluster.start(i);
         }
@@ -505,10 +507,18 @@ impl Cluster {
                     }
                     thread::sleep(Duration::from_millis(10));
                 }
+                self.resubmitted.fetch_add(1, Ordering::SeqCst);
             }
             thread::sleep(Duration::from_millis(50));
         }
         panic!("one({command:?}) failed to reach agreement on {expected} peers");
+    }
+
+    /// How many proposals `one` has made again. The first may still commit later (a new leader commits it with
+    /// an entry of its own term), so each can add one entry to the log: after `n` commands, the last one's index
+    /// is between `n` and `n` plus this.
+    pub fn resubmissions(&self) -> u64 {
+        self.resubmitted.load(Ordering::SeqCst)
     }
 
     pub fn snapshots_installed(&self, i: usize) -> usize {

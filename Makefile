@@ -208,8 +208,10 @@ dslabs-restore:
 
 # The tools' own tests: make lab on fake trees of each tester generation (tools/labfixture.py: detection,
 # refusals, restoring the tree), the stress runner on a planted failure, the log viewer.
+# The tools' runs leave their logs in TMPDIR (make lab's raftcore-lab.*): here a scratch directory, gone afterwards.
 test-tools: build
-	cd '$(ROOT)/tools' && $(GO_ENV) python3 -m unittest discover -v -p 'test_*.py'
+	scratch=$$(mktemp -d) && trap 'rm -rf "$$scratch"' EXIT && cd '$(ROOT)/tools' && \
+	TMPDIR="$$scratch" $(GO_ENV) python3 -m unittest discover -v -p 'test_*.py'
 
 test-rust:
 	$(CARGO) test --workspace --locked --manifest-path '$(ROOT)/Cargo.toml'

@@ -289,15 +289,17 @@ int32_t raft_get_state(uint64_t h, int64_t *out_term, bool *out_is_leader, struc
 // `out_leader` must be NULL or valid for writing.
 int32_t raft_get_leader(uint64_t h, int64_t *out_leader, struct RaftBuf *err);
 
-// The service's snapshot `snap[0..len]` (borrowed for the call; copied) of everything through `index`. This
-// returns without waiting for the instance's threads (so it may be called from any callback); the log is trimmed
-// and the snapshot persisted within one tick (10 ms), and of the snapshots given in one tick only the newest is
-// taken, so a service may snapshot after every entry it applies. An index at or behind the current snapshot is
-// `RAFT_STATUS_OK` and ignored.
+// The service's snapshot `snap[0..len]` (borrowed for the call; copied) of everything through `index`: the log is
+// trimmed and the snapshot persisted before this returns. Except far behind: when more than 64 log entries follow
+// `index` (a service applying far behind the log's end), this returns at once and the snapshot goes into the
+// instance's next persist, a newer one given meanwhile in its place, so that a service that snapshots after every
+// entry it applies does not pay a persist of its whole backlog per entry. An index at or behind the current
+// snapshot is `RAFT_STATUS_OK` and ignored.
 //
 // Returns `RAFT_STATUS_UNKNOWN_HANDLE`, `RAFT_STATUS_CLOSED`, `RAFT_STATUS_NULL_ARGUMENT`,
-// `RAFT_STATUS_INVALID_ARGUMENT` (negative index), `RAFT_STATUS_OUT_OF_RANGE` (past the last index handed to
-// `apply`), `RAFT_STATUS_CALLBACK_FAILED` or `RAFT_STATUS_PANIC` (the instance stopped earlier for that reason).
+// `RAFT_STATUS_INVALID_ARGUMENT` (negative index, or called from inside this instance's `send_rpc`, `persist` or
+// `log`), `RAFT_STATUS_OUT_OF_RANGE` (past the last index handed to `apply`), `RAFT_STATUS_CALLBACK_FAILED` or
+// `RAFT_STATUS_PANIC`.
 //
 // # Safety
 // `snap` must be NULL or valid for `len` bytes.

@@ -178,15 +178,17 @@ pub unsafe extern "C" fn raft_get_leader(h: u64, out_leader: *mut i64, err: *mut
     }
 }
 
-/// The service's snapshot `snap[0..len]` (borrowed for the call; copied) of everything through `index`. This
-/// returns without waiting for the instance's threads (so it may be called from any callback); the log is trimmed
-/// and the snapshot persisted within one tick (10 ms), and of the snapshots given in one tick only the newest is
-/// taken, so a service may snapshot after every entry it applies. An index at or behind the current snapshot is
-/// `RAFT_STATUS_OK` and ignored.
+/// The service's snapshot `snap[0..len]` (borrowed for the call; copied) of everything through `index`: the log is
+/// trimmed and the snapshot persisted before this returns. Except far behind: when more than 64 log entries follow
+/// `index` (a service applying far behind the log's end), this returns at once and the snapshot goes into the
+/// instance's next persist, a newer one given meanwhile in its place, so that a service that snapshots after every
+/// entry it applies does not pay a persist of its whole backlog per entry. An index at or behind the current
+/// snapshot is `RAFT_STATUS_OK` and ignored.
 ///
 /// Returns `RAFT_STATUS_UNKNOWN_HANDLE`, `RAFT_STATUS_CLOSED`, `RAFT_STATUS_NULL_ARGUMENT`,
-/// `RAFT_STATUS_INVALID_ARGUMENT` (negative index), `RAFT_STATUS_OUT_OF_RANGE` (past the last index handed to
-/// `apply`), `RAFT_STATUS_CALLBACK_FAILED` or `RAFT_STATUS_PANIC` (the instance stopped earlier for that reason).
+/// `RAFT_STATUS_INVALID_ARGUMENT` (negative index, or called from inside this instance's `send_rpc`, `persist` or
+/// `log`), `RAFT_STATUS_OUT_OF_RANGE` (past the last index handed to `apply`), `RAFT_STATUS_CALLBACK_FAILED` or
+/// `RAFT_STATUS_PANIC`.
 ///
 /// # Safety
 /// `snap` must be NULL or valid for `len` bytes.
@@ -197,7 +199,7 @@ pub unsafe extern "C" fn raft_snapshot(h: u64, index: i64, snap: *const u8, len:
         guard_instance(h, err, |node| {
             let index = u64::try_from(index).map_err(|_| Failure::invalid(format!("negative index {index}")))?;
             let data = bytes(snap, len, "snap")?;
-            node.snapshot(index, data.to_vec())?;
+            node.snapshot(index, data)?;
             Ok(())
         })
     }

@@ -130,7 +130,8 @@ impl<H: Host> Node<H> {
             core::StartError::Restore(e) => StartError::Restore(e),
         })?;
         let (term, is_leader) = raft.state();
-        let shared = Arc::new(Shared::new(term, is_leader, state.len() as u64, raft.status().last_applied));
+        let status = raft.status();
+        let shared = Arc::new(Shared::new(term, is_leader, state.len() as u64, status.last_applied, status.last_index));
         let host = Arc::new(host);
         let (commands, command_rx) = crossbeam_channel::unbounded();
         let (apply_tx, apply_rx) = crossbeam_channel::unbounded();
@@ -186,17 +187,29 @@ impl<H: Host> Node<H> {
         Ok(self.shared.leader_hint())
     }
 
-    /// The service's snapshot of everything through `index` (§7). An index past the last one handed to the
-    /// service is an error; otherwise this returns at once, without waiting for the event loop, and the log is
-    /// trimmed and the snapshot persisted on the loop's next tick, together with any newer snapshot given
-    /// meanwhile (see the event loop). One at or behind the current snapshot is ignored.
-    pub fn snapshot(&self, index: Index, data: Vec<u8>) -> Result<(), NodeError> {
+    /// The service's snapshot of everything through `index` (§7): the log is trimmed and the snapshot persisted
+    /// before this returns, as the lab's testers expect when they check the persisted size right after their
+    /// operations. Except far behind: when more than [`SNAPSHOT_WAIT_LOG`] entries follow `index`, this returns at
+    /// once, and the event loop takes the snapshot on its next turn, a newer one given meanwhile in its place (see
+    /// the event loop). An index past the last one handed to the service is an error; one at or behind the
+    /// current snapshot is ignored.
+    pub fn snapshot(&self, index: Index, data: &[u8]) -> Result<(), NodeError> {
         self.shared.check()?;
         let last_applied = self.shared.handed_over();
         if index > last_applied {
             return Err(core::SnapshotError::NotApplied { index, last_applied }.into());
         }
-        self.commands.send(Command::Snapshot { index, data }).map_err(|_| self.shared.stopped_error())
+        if self.shared.last_index().saturating_sub(index) > SNAPSHOT_WAIT_LOG {
+            if self.shared.offer_snapshot(index, data) {
+                // The loop may be stopping; the snapshot is then moot.
+                let _ = self.commands.send(Command::SnapshotOffered);
+            }
+            return Ok(());
+        }
+        match self.call(|reply| Command::Snapshot { index, data: data.to_vec(), reply })? {
+            Outcome::Done => Ok(()),
+            other => Err(unexpected(other)),
+        }
     }
 
     /// Size in bytes of the raft state last persisted (or restored at start).
@@ -292,6 +305,11 @@ impl<H: Host> Node<H> {
         wait(&answer, &self.shared).ok_or_else(|| self.shared.stopped_error())?
     }
 }
+
+/// How many log entries may follow a service snapshot's index for [`Node::snapshot`] still to wait for its persist.
+/// A caught-up service has a handful (those proposed meanwhile); a service this far behind would pay that much
+/// persist per entry it applies. The same as the event loop's batch, whose entries share a persist.
+pub(crate) const SNAPSHOT_WAIT_LOG: Index = 64;
 
 /// How often a caller waiting for the event loop checks whether the instance stopped. The loop answers or drops
 /// every command it takes, except while it is itself inside a callback that kills the instance; polling covers

@@ -448,6 +448,8 @@ def main(argv=None) -> int:
                 restore_undisturbed(tree)
                 print(f"== dslabs: your files are back in {tree.raft}", flush=True)
     except DslabsError as e:
+        if not log_path.exists():
+            shutil.rmtree(scratch, ignore_errors=True)  # refused before anything ran: no log to keep
         print(f"dslabs: {e}", file=sys.stderr)
         return 2
     except (KeyboardInterrupt, lab.Interrupted):

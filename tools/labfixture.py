@@ -8,7 +8,9 @@ GENERATION is one of
   2026            raft1/ with a main/raft1d.go daemon; go.mod says go 1.22
   2025            raft1/, in-process; go.mod says go 1.22
   classic-module  the 2021-24 src/raft layout in a module (parts 3A-3D), package raft's Persister with Save;
-                  go.mod says go 1.15, as those trees' do, so the shim must keep to Go 1.15's language
+                  go.mod says go 1.15, as those trees' do, so the shim must keep to Go 1.15's language; the
+                  later labs as 2024 numbers them: our kvraft (4A-4B, its server also calling Raft's Killed()),
+                  shardctrler and shardkv (5A-5B) still the course's skeletons
   2020            src/raft in GOPATH mode: no go.mod, relative imports, parts 2A-2C, a Persister with the 2020
                   method names (SaveRaftState, SaveStateAndSnapshot)
   mp2             UIUC ECE428/CS425 MP2: the 2020 layout without persister.go, parts 2A-2B, and a config.go
@@ -150,6 +152,140 @@ func (rf *Raft) unlock() {
 	rf.mu.Unlock()
 }
 """
+# The later labs of a 2021-24 module tree as a student has them: kvraft done (our go/kvraft, whose parts are
+# 2024's 4A and 4B), its server also asking Raft's exported Killed() (a method beyond the course's API that the
+# shim serves), and shardctrler and shardkv still the course's skeletons (a handler with an empty body), which a run
+# skips with a line each. Their test files stand in for the course's: they fail if a run ever gets to them.
+KVRAFT_KILLED_CHECK = ("\tif kv.killed() {\n\t\treturn applied{Err: ErrWrongLeader}",
+                       "\tif kv.killed() || kv.rf.Killed() {\n\t\treturn applied{Err: ErrWrongLeader}")
+SKELETON_SERVICES = {
+    "shardctrler/common.go": """package shardctrler
+
+// The controller's configurations: which replica group serves each shard.
+
+const NShards = 10
+
+type Config struct {
+	Num    int
+	Shards [NShards]int
+	Groups map[int][]string
+}
+
+type Err string
+
+type JoinArgs struct {
+	Servers map[int][]string
+}
+
+type JoinReply struct {
+	WrongLeader bool
+	Err         Err
+}
+""",
+    "shardctrler/server.go": """package shardctrler
+
+import (
+	"sync"
+
+	"6.5840/labrpc"
+	"6.5840/raft"
+)
+
+type ShardCtrler struct {
+	mu      sync.Mutex
+	me      int
+	rf      *raft.Raft
+	applyCh chan raft.ApplyMsg
+	configs []Config
+}
+
+func (sc *ShardCtrler) Join(args *JoinArgs, reply *JoinReply) {
+	// Your code here.
+}
+
+func (sc *ShardCtrler) Kill() {
+	sc.rf.Kill()
+}
+
+func StartServer(servers []*labrpc.ClientEnd, me int, persister *raft.Persister) *ShardCtrler {
+	sc := &ShardCtrler{me: me, configs: []Config{{Groups: map[int][]string{}}}, applyCh: make(chan raft.ApplyMsg)}
+	sc.rf = raft.Make(servers, me, persister, sc.applyCh)
+	return sc
+}
+""",
+    "shardctrler/test_test.go": """package shardctrler
+
+import "testing"
+
+func TestBasic(t *testing.T) { failSkeleton(t) }
+
+func TestMulti(t *testing.T) { failSkeleton(t) }
+
+func failSkeleton(t *testing.T) {
+	t.Fatal("the controller is still the skeleton: make lab should have skipped it")
+}
+""",
+    "shardkv/common.go": """package shardkv
+
+type Err string
+
+type GetArgs struct {
+	Key string
+}
+
+type GetReply struct {
+	Err   Err
+	Value string
+}
+""",
+    "shardkv/server.go": """package shardkv
+
+import (
+	"sync"
+
+	"6.5840/labrpc"
+	"6.5840/raft"
+	"6.5840/shardctrler"
+)
+
+type ShardKV struct {
+	mu      sync.Mutex
+	me      int
+	rf      *raft.Raft
+	applyCh chan raft.ApplyMsg
+	gid     int
+	config  shardctrler.Config
+}
+
+func (kv *ShardKV) Get(args *GetArgs, reply *GetReply) {
+	// Your code here.
+}
+
+func (kv *ShardKV) Kill() {
+	kv.rf.Kill()
+}
+
+func StartServer(servers []*labrpc.ClientEnd, me int, persister *raft.Persister, gid int) *ShardKV {
+	kv := &ShardKV{me: me, gid: gid, applyCh: make(chan raft.ApplyMsg)}
+	kv.rf = raft.Make(servers, me, persister, kv.applyCh)
+	return kv
+}
+""",
+    "shardkv/test_test.go": """package shardkv
+
+import "testing"
+
+func TestStaticShards5A(t *testing.T) { failSkeleton(t) }
+
+func TestJoinLeave5B(t *testing.T) { failSkeleton(t) }
+
+func TestChallenge1Delete(t *testing.T) { failSkeleton(t) }
+
+func failSkeleton(t *testing.T) {
+	t.Fatal("the shard servers are still the skeleton: make lab should have skipped them")
+}
+""",
+}
 # MP2's config.go builds every peer with a Make that takes no persister; make lab tells the generation by it.
 MP2_CONFIG_GO = """package raft
 
@@ -293,6 +429,18 @@ def copy_services(src: Path, module: str, skeleton_rsm: bool):
     (src / "go.sum").write_bytes((HARNESS / "go.sum").read_bytes())
 
 
+def classic_services(src: Path, module: str):
+    copy_go(HARNESS / "kvraft", src / "kvraft", module, names={f.name for f in (HARNESS / "kvraft").glob("*.go")})
+    server = src / "kvraft" / "server.go"
+    text = server.read_text()
+    if KVRAFT_KILLED_CHECK[0] not in text:
+        raise SystemExit(f"labfixture: {server} no longer has the killed check the fixture extends")
+    server.write_text(text.replace(*KVRAFT_KILLED_CHECK, 1))
+    for rel, text in SKELETON_SERVICES.items():
+        (src / rel).parent.mkdir(parents=True, exist_ok=True)
+        (src / rel).write_text(rewrite(text, module))
+
+
 def student_raft(package_dir: Path, layout: str, util: str, module: str):
     """The student's Raft and the course's util.go as the student left it."""
     if layout == "split":
@@ -344,6 +492,8 @@ def build(generation: str, dest: Path, module: str, skeleton_rsm: bool = False, 
         copy_course_tests(HARNESS / "raft1", src / "raft" / CLASSIC_TEST_FILE, module, tests, edit=edit)
         copy_go(HARNESS / "raft", src / "raft", module, names=("persister.go",), edit=edit)
         student_raft(src / "raft", layout, UTIL_GO, module)
+        if generation == "classic-module":
+            classic_services(src, module)
     if generation == "2026":
         copy_go(HARNESS / "main", src / "main", module)
     return src

@@ -463,6 +463,27 @@ class Runs(unittest.TestCase):
                 finally:
                     fx.close()
 
+    def test_classic_services_run_and_skeletons_are_skipped(self):
+        """A 2024-style tree with kvraft done (its server also asking Raft's Killed()) and shardctrler and shardkv
+        still skeletons: PART=all runs Raft's and kvraft's tests on raftcore, skips each skeleton in one line, and
+        puts the student's split Raft back byte for byte."""
+        fx = Fixture("classic-module", layout="split")
+        try:
+            self.assertIn("kv.rf.Killed()", (fx.src / "kvraft" / "server.go").read_text())
+            tests = ("TestInitialElection3A", "TestBasic4A", "TestSnapshotRPC4B")
+            proc = run_lab("--lab", str(fx.src), "--part", "all", "--run", f"^({'|'.join(tests)})$")
+            self.assertEqual(proc.returncode, 0, proc.stdout[-3000:] + proc.stderr)
+            self.assertIn("parts 3A 3B 3C 3D 4A 4B 5A 5B", proc.stdout)
+            for test in tests:
+                self.assertRegex(proc.stdout, rf"{test}\s+PASS")
+            self.assertIn("3/3 passed", proc.stdout)
+            self.assertIn("in shardctrler: skipped, not a raftcore failure: shardctrler: Join is still the "
+                          "skeleton's empty method", proc.stdout)
+            self.assertIn("shardkv: the server's Get is still the skeleton's empty method", proc.stdout)
+            self.assertTrue(fx.unchanged(), "the tree changed")
+        finally:
+            fx.close()
+
     def test_service_beyond_the_api_is_one_line(self):
         fx = Fixture("2025")
         try:

@@ -331,23 +331,14 @@ impl Raft {
         Ok((self.log.last_index(), self.current_term))
     }
 
-    /// Whether a service snapshot through `index` would be taken now (false: the core already holds one at or
-    /// past it, and would ignore it), or the error [`snapshot`](Self::snapshot) would give.
-    pub fn accepts_snapshot(&self, index: Index) -> Result<bool, SnapshotError> {
+    /// The service's snapshot through `index` (§7): trims the log. Returns false when the core already holds a
+    /// snapshot at or past `index` and ignores it.
+    pub fn snapshot(&mut self, index: Index, data: Vec<u8>) -> Result<bool, SnapshotError> {
         if index <= self.log.snapshot_index() {
             return Ok(false);
         }
         if index > self.last_applied {
             return Err(SnapshotError::NotApplied { index, last_applied: self.last_applied });
-        }
-        Ok(true)
-    }
-
-    /// The service's snapshot through `index` (§7): trims the log. Returns false when the core already holds a
-    /// snapshot at or past `index` and ignores it.
-    pub fn snapshot(&mut self, index: Index, data: Vec<u8>) -> Result<bool, SnapshotError> {
-        if !self.accepts_snapshot(index)? {
-            return Ok(false);
         }
         let term = self.log.term_at(index).expect("applied entries after the snapshot are in the log");
         self.log.compact_to(index, term);

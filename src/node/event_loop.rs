@@ -4,12 +4,13 @@
 //! ticks that fell due, and then carries out the batch's `Ready` in the core's order: persist, send, queue the
 //! applies, and only then answer the callers, whose replies may depend on what was just persisted.
 //!
-//! The service's snapshots are the exception: the caller does not wait for them, and the newest is handed to
-//! the core on the next tick. A service may snapshot after every entry it applies (the lab's key/value
-//! servers do, once Raft's state passes their limit), and each snapshot the core takes costs a persist as long
-//! as the log not yet applied. Taken one by one, a follower that fell behind would pay a persist per entry it
-//! applies, its backlog would grow while it paid, and it would never catch up. Held for a tick, the snapshots
-//! of a burst share one compaction and one persist. Nothing depends on a snapshot being persisted: until it
+//! A service snapshot given far behind the log's end is the exception: nobody waits for it. A service may snapshot
+//! after every entry it applies (the lab's key/value servers do, once Raft's state passes their limit), and each
+//! snapshot the core takes costs a persist as long as the log after it. Taken one by one, with the service waiting
+//! for each, a follower that fell behind would pay a persist of its whole backlog per entry it applies, its
+//! backlog would grow while it paid, and it would never catch up. So, far behind, the newest snapshot waits in
+//! [`Shared`], taking the place of any older one, and the core takes it at the end of the loop's next turn: the
+//! snapshots given during a turn share one persist. Nothing depends on such a snapshot being persisted: until it
 //! is, the persisted state is the previous snapshot with the log after it, which a restart replays.
 
 use std::collections::BTreeMap;
@@ -53,11 +54,6 @@ pub(super) enum Command {
         command: Vec<u8>,
         reply: Responder,
     },
-    /// Not answered: the caller checked it against what was handed to the service, and does not wait.
-    Snapshot {
-        index: Index,
-        data: Vec<u8>,
-    },
     Request {
         request: Request,
         reply: Responder,
@@ -67,6 +63,13 @@ pub(super) enum Command {
         reply: Option<Reply>,
         done: Responder,
     },
+    Snapshot {
+        index: Index,
+        data: Vec<u8>,
+        reply: Responder,
+    },
+    /// The service left a snapshot in [`Shared`] (not answered: nobody waits).
+    SnapshotOffered,
     Stop,
     /// Lets tests check that a panic on the loop is contained.
     #[cfg(test)]
@@ -84,8 +87,6 @@ pub(super) struct EventLoop<H: Host> {
     next_tick: Instant,
     published: (Term, bool),
     tracer: Tracer,
-    /// The service's newest snapshot not yet given to the core.
-    held_snapshot: Option<(Index, Vec<u8>)>,
 }
 
 impl<H: Host> EventLoop<H> {
@@ -109,7 +110,6 @@ impl<H: Host> EventLoop<H> {
             next_tick: Instant::now() + TICK,
             published,
             tracer,
-            held_snapshot: None,
         }
     }
 
@@ -148,9 +148,8 @@ impl<H: Host> EventLoop<H> {
                     }
                 }
             }
-            if self.tick_if_due() {
-                self.give_held_snapshot();
-            }
+            self.tick_if_due();
+            self.take_service_snapshot();
             if !self.flush(&mut pending) {
                 return;
             }
@@ -168,7 +167,6 @@ impl<H: Host> EventLoop<H> {
                 };
                 pending.push((reply, Ok(Outcome::Proposed(proposal))));
             }
-            Command::Snapshot { index, data } => self.hold_snapshot(index, data),
             Command::Request { request, reply } => {
                 self.tracer.handled(&request);
                 let sender = request.sender();
@@ -185,6 +183,11 @@ impl<H: Host> EventLoop<H> {
                 self.complete_request(req_id, reply);
                 pending.push((done, Ok(Outcome::Done)));
             }
+            Command::Snapshot { index, data, reply } => {
+                let outcome = self.core.snapshot(index, data).map(|_| Outcome::Done).map_err(NodeError::from);
+                pending.push((reply, outcome));
+            }
+            Command::SnapshotOffered => {}
             Command::Stop => return false,
             #[cfg(test)]
             Command::Panic => panic!("panic injected by a test"),
@@ -210,39 +213,29 @@ impl<H: Host> EventLoop<H> {
         }
     }
 
-    /// Keeps the service's snapshot through `index` for the next tick, unless the core or the snapshot held
-    /// already covers it.
-    fn hold_snapshot(&mut self, index: Index, data: Vec<u8>) {
-        let newer = self.held_snapshot.as_ref().is_none_or(|(held, _)| index > *held);
-        match self.core.accepts_snapshot(index) {
-            Ok(true) if newer => self.held_snapshot = Some((index, data)),
-            Ok(_) => {}
-            // The caller checked the index against what the applier handed over, which the core had applied
-            // first; so this is a bug here, reported rather than hidden.
-            Err(e) => self.log(LogLevel::Error, &format!("service snapshot refused: {e}")),
+    /// Hands the service's newest snapshot to the core. A snapshot the leader installed meanwhile may have made
+    /// it stale, and the core then ignores it.
+    fn take_service_snapshot(&mut self) {
+        let Some((index, data)) = self.shared.take_snapshot() else {
+            return;
+        };
+        // The caller checked the index against what the applier handed over, which the core had applied first;
+        // a refusal would be a bug here, so it is reported rather than hidden.
+        if let Err(e) = self.core.snapshot(index, data) {
+            self.log(LogLevel::Error, &format!("service snapshot refused: {e}"));
         }
     }
 
-    fn give_held_snapshot(&mut self) {
-        if let Some((index, data)) = self.held_snapshot.take() {
-            // Cannot fail: the index was applied when it was held, and what is applied stays applied. A snapshot
-            // the leader installed meanwhile may have made it stale, and the core then ignores it.
-            let _ = self.core.snapshot(index, data);
-        }
-    }
-
-    /// Runs the ticks that fell due, if any; returns whether it did.
-    fn tick_if_due(&mut self) -> bool {
+    fn tick_if_due(&mut self) {
         let now = Instant::now();
         if now < self.next_tick {
-            return false;
+            return;
         }
         let due = (now - self.next_tick).as_nanos() / TICK.as_nanos() + 1;
         for _ in 0..due.min(u128::from(MAX_CATCH_UP_TICKS)) {
             self.core.tick();
         }
         self.next_tick += TICK * u32::try_from(due).unwrap_or(u32::MAX);
-        true
     }
 
     /// Carries out the core's `Ready` (persist, send, queue applies), then answers the turn's callers.
@@ -266,6 +259,7 @@ impl<H: Host> EventLoop<H> {
         }
         self.tracer.after_turn(self.core.status());
         self.publish_state();
+        self.shared.publish_last_index(self.core.status().last_index);
         for (peer, request) in ready.messages {
             if !self.shared.running() {
                 return false;

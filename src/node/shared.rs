@@ -34,11 +34,15 @@ pub(super) struct Shared {
     persist_bytes: AtomicU64,
     /// The index of the last apply the applier began handing to the host: the service may snapshot through it.
     handed_over: AtomicU64,
+    /// The core's last log index, as of the event loop's last turn.
+    last_index: AtomicU64,
+    /// The service's newest snapshot that the event loop has not taken yet (see the event loop's doc).
+    pending_snapshot: Mutex<Option<(Index, Vec<u8>)>>,
     event_loop: OnceLock<ThreadId>,
 }
 
 impl Shared {
-    pub(super) fn new(term: Term, is_leader: bool, persist_bytes: u64, applied: Index) -> Shared {
+    pub(super) fn new(term: Term, is_leader: bool, persist_bytes: u64, applied: Index, last_index: Index) -> Shared {
         let shared = Shared {
             killed: AtomicBool::new(false),
             fault: AtomicU8::new(0),
@@ -47,6 +51,8 @@ impl Shared {
             leader_hint: AtomicU32::new(NO_LEADER),
             persist_bytes: AtomicU64::new(persist_bytes),
             handed_over: AtomicU64::new(applied),
+            last_index: AtomicU64::new(last_index),
+            pending_snapshot: Mutex::new(None),
             event_loop: OnceLock::new(),
         };
         shared.publish_state(term, is_leader);
@@ -134,6 +140,29 @@ impl Shared {
 
     pub(super) fn handed_over(&self) -> Index {
         self.handed_over.load(Ordering::Acquire)
+    }
+
+    pub(super) fn publish_last_index(&self, index: Index) {
+        self.last_index.store(index, Ordering::Release);
+    }
+
+    pub(super) fn last_index(&self) -> Index {
+        self.last_index.load(Ordering::Acquire)
+    }
+
+    /// Keeps the service's snapshot through `index` for the event loop, unless the one kept already reaches as
+    /// far. Returns true when none was kept: the loop has to be told (it was told of any kept one already).
+    pub(super) fn offer_snapshot(&self, index: Index, data: &[u8]) -> bool {
+        let mut pending = self.pending_snapshot.lock();
+        let was_empty = pending.is_none();
+        if pending.as_ref().is_none_or(|(kept, _)| index > *kept) {
+            *pending = Some((index, data.to_vec()));
+        }
+        was_empty
+    }
+
+    pub(super) fn take_snapshot(&self) -> Option<(Index, Vec<u8>)> {
+        self.pending_snapshot.lock().take()
     }
 
     /// Called first thing on the event-loop thread, so a callback can never run before it is known.

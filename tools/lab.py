@@ -163,8 +163,9 @@ def service_packages(src: Path):
     for rel, daemons in SERVICE_PACKAGES:
         d = src / rel
         names = test_names(d) if d.is_dir() else []
-        if parts_of(names):
-            found.append(Package(rel, d, parts_of(names), daemons, tests=tuple(names)))
+        parts = parts_of(names)
+        if parts:
+            found.append(Package(rel, d, parts, daemons, tests=tuple(names)))
     return found
 
 
@@ -193,13 +194,13 @@ def classic_service_packages(src: Path, raft_parts):
     for rel in CLASSIC_SERVICE_PACKAGES:
         d = src / rel
         if d.is_dir():
-            names = test_names(d)
-            found[rel] = (d, names, parts_of(names), [n for n in names if not PART_SUFFIX.search(n)])
-    kv_parts = found.get("kvraft", (None, [], [], []))[2]
+            found[rel] = (d, test_names(d))
+    kv_parts = parts_of(found["kvraft"][1]) if "kvraft" in found else []
     base = kv_parts or raft_parts
     shard_lab = int(base[0][0]) + (1 if kv_parts else 2) if base else None
     packages = []
-    for rel, (d, names, parts, bare) in found.items():
+    for rel, (d, names) in found.items():
+        parts, bare = parts_of(names), [n for n in names if not PART_SUFFIX.search(n)]
         regexes = {}
         if bare and rel in UNSUFFIXED_PART and shard_lab:
             part, exact = f"{shard_lab}{UNSUFFIXED_PART[rel]}", f"^({'|'.join(bare)})$"

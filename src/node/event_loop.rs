@@ -9,8 +9,8 @@
 //! snapshot the core takes costs a persist as long as the log after it. Taken one by one, with the service waiting
 //! for each, a follower that fell behind would pay a persist of its whole backlog per entry it applies, its
 //! backlog would grow while it paid, and it would never catch up. So, far behind, the newest snapshot waits in
-//! [`Shared`], taking the place of any older one, and the core takes it at the end of the loop's next turn: the
-//! snapshots given during a turn share one persist. Nothing depends on such a snapshot being persisted: until it
+//! [`Shared`], taking the place of any older one, and the core takes it when the loop's next turn reaches the
+//! [`Command::SnapshotOffered`] sent with the first of them: the snapshots given during a turn share one persist. Nothing depends on such a snapshot being persisted: until it
 //! is, the persisted state is the previous snapshot with the log after it, which a restart replays.
 
 use std::collections::BTreeMap;
@@ -68,7 +68,8 @@ pub(super) enum Command {
         data: Vec<u8>,
         reply: Responder,
     },
-    /// The service left a snapshot in [`Shared`] (not answered: nobody waits).
+    /// The service left a snapshot in [`Shared`] where none was (not answered: nobody waits). One is sent per
+    /// snapshot left in an empty place, so the newest is always taken by the turn that handles it.
     SnapshotOffered,
     Stop,
     /// Lets tests check that a panic on the loop is contained.
@@ -149,7 +150,6 @@ impl<H: Host> EventLoop<H> {
                 }
             }
             self.tick_if_due();
-            self.take_service_snapshot();
             if !self.flush(&mut pending) {
                 return;
             }
@@ -187,7 +187,7 @@ impl<H: Host> EventLoop<H> {
                 let outcome = self.core.snapshot(index, data).map(|_| Outcome::Done).map_err(NodeError::from);
                 pending.push((reply, outcome));
             }
-            Command::SnapshotOffered => {}
+            Command::SnapshotOffered => self.take_service_snapshot(),
             Command::Stop => return false,
             #[cfg(test)]
             Command::Panic => panic!("panic injected by a test"),
@@ -213,8 +213,8 @@ impl<H: Host> EventLoop<H> {
         }
     }
 
-    /// Hands the service's newest snapshot to the core. A snapshot the leader installed meanwhile may have made
-    /// it stale, and the core then ignores it.
+    /// Hands the service's newest snapshot to the core, if it was not taken already. A snapshot the leader
+    /// installed meanwhile may have made it stale, and the core then ignores it.
     fn take_service_snapshot(&mut self) {
         let Some((index, data)) = self.shared.take_snapshot() else {
             return;
@@ -259,7 +259,7 @@ impl<H: Host> EventLoop<H> {
         }
         self.tracer.after_turn(self.core.status());
         self.publish_state();
-        self.shared.publish_last_index(self.core.status().last_index);
+        self.shared.publish_last_index(self.core.log().last_index());
         for (peer, request) in ready.messages {
             if !self.shared.running() {
                 return false;

@@ -21,6 +21,7 @@
 #                               or all; a failed service test is run again on paced raftcore and the student's own
 #                               Raft, with a verdict (COMPARE=0: not)
 #   make lab-restore LAB=dir    put back the files an interrupted `make lab LAB=dir` set aside
+#   make lab-generations        the tester generations make lab recognises, and how it runs each
 #   make dslabs DSLABS=dir      the dslabs-cpp Raft lab's 11 tests with raftcore as its RaftServer (cpp/dslabs/),
 #                               in a built dslabs-cpp checkout whose student files are restored afterwards;
 #                               make dslabs-restore DSLABS=dir puts back what an interrupted run left
@@ -88,7 +89,7 @@ HEADER := $(ROOT)/include/raftcore.h
 C_TEST_DIR := $(TARGET_DIR)/c-test
 
 .PHONY: build lib header header-check pc install test test-rust test-c test-go test-tools shims shim-check lab stress \
-	lab-restore sim lint bench clean
+	lab-restore lab-generations sim lint bench clean
 
 build: check-prereqs lib header pc check-pkg-config
 
@@ -196,6 +197,9 @@ stress: build
 
 lab-restore:
 	python3 '$(ROOT)/tools/lab.py' --lab '$(LAB)' --restore
+
+lab-generations:
+	@python3 '$(ROOT)/tools/lab.py' --generations
 
 # The dslabs-cpp Raft lab (C++): our adapter (cpp/dslabs/) over the checkout's student files, the framework's own
 # build, its 11 tests with RAFTCORE_LIBRARY set (the adapter loads the library at run time), the files restored.

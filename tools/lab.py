@@ -39,6 +39,7 @@ MANIFEST = "manifest.json"
 LEGACY_BACKUP = ".raft.go.raftcore-orig"  # what runs before the whole package was set aside left
 SHIM_MARK = "raftcore shim"  # in the first lines of both shims: tells an installed shim from a user's raft.go
 STAND_IN_MARK = "raftcore stand-in"  # in the first lines of a helper file we wrote for the run
+CMU_PACKAGE = "github.com/cmu440/raft"  # CMU 15-440's Raft package, under the tree's src (GOPATH) directory
 MIN_GO = (1, 22)
 # The lab's test files fail go vet's printf check above this go directive (non-constant Fatalf formats).
 MAX_GO_DIRECTIVE = (1, 22)
@@ -87,16 +88,76 @@ STANDS_ON = {
 }
 
 
-# The course's own files in each generation's Raft package (docs/LAB-GENERATIONS.md §7): the
-# tester and its helpers. Every other Go file there is the student's Raft (however many files it is split into,
-# with its own unit tests), which the shim replaces as a whole.
-COURSE_FILES = {
-    "2026": ("raft_test.go", "test.go", "server.go", "proxy.go", "util.go"),
-    "2025": ("raft_test.go", "test.go", "util.go"),
-    "classic-module": ("config.go", "test_test.go", "persister.go", "util.go"),
-    "2020": ("config.go", "test_test.go", "persister.go", "util.go"),
-    "mp2": ("config.go", "test_test.go", "util.go"),
-}
+@dataclass(frozen=True)
+class Generation:
+    """One tester generation make lab knows (docs/LAB-GENERATIONS.md): how a tree of it is recognised and run."""
+
+    name: str
+    courses: str  # whose trees these are
+    recognised_by: dict  # the facts of a tree (tree_facts) that it has, every one
+    shim: str  # the shim variant under go/, or "" where there is none yet
+    # The course's own files in the Raft package: the tester and its helpers. Every other Go file there is the
+    # student's Raft (however many files it is split into, with its own unit tests), which the shim replaces.
+    course_files: tuple
+    peers: str  # RAFT_PEERS for our fake trees of it (tools/labfixture.py); the real testers ignore it
+    parts: str  # how its tests name their parts
+    daemons: bool = False  # its tests start main/*d daemons, which go test never rebuilds
+    missing: str = ""  # why its trees cannot run on raftcore yet
+
+    @property
+    def layout(self) -> str:
+        """How its trees are built: in a module, or in GOPATH mode with relative or absolute imports."""
+        if self.recognised_by.get("package") == "raft1":
+            return "module"
+        return {"module": "module", "relative": "GOPATH, relative imports (\"../labrpc\")",
+                "absolute": "GOPATH at the tree's root, absolute imports (\"labrpc\")"}.get(
+            self.recognised_by.get("imports"), "module or GOPATH")
+
+
+def generations_table() -> str:
+    """What make lab knows, one row per generation (make lab-generations)."""
+    rows = [("generation", "whose trees", "recognised by", "layout", "parts", "shim")]
+    for g in GENERATIONS:
+        facts = ", ".join(f"{k}={v}" for k, v in g.recognised_by.items())
+        rows.append((g.name, g.courses, facts, g.layout, g.parts, f"go/{g.shim}" if g.shim else "none yet"))
+    lines = ["| " + " | ".join(r) + " |" for r in rows]
+    lines.insert(1, "|" + "---|" * len(rows[0]))
+    return "\n".join(lines)
+
+
+CLASSIC_COURSE_FILES = ("config.go", "test_test.go", "persister.go", "util.go")
+SUFFIXED = "a digit and a letter: 2A, 3B"
+OLD_API_MISSING = ("its Raft API is 2016-17's (ApplyMsg with Index and UseSnapshot, commands gob-encoded without "
+                   "labgob), for which raftcore has no shim yet")
+# In the order they are tried: the first whose facts all hold is the tree's.
+GENERATIONS = (
+    Generation("2026", "MIT 6.5840 2026 (daemon tester)", {"package": "raft1", "daemon": True}, "raft1/raft.go",
+               ("raft_test.go", "test.go", "server.go", "proxy.go", "util.go"), "process", SUFFIXED, daemons=True),
+    Generation("2025", "MIT 6.5840 2025 in-process tester; UBC CPSC416, Toronto ECE419 under their module names",
+               {"package": "raft1", "daemon": False, "tester1": True}, "raft1/raft.go",
+               ("raft_test.go", "test.go", "util.go"), "local", SUFFIXED),
+    Generation("classic-module", "MIT 6.824/6.5840 2021-24 (go 1.15); course copies under other module names",
+               {"package": "raft", "persister": True, "imports": "module", "apply": "CommandIndex"},
+               "raft/raft.go", CLASSIC_COURSE_FILES, "classic", SUFFIXED + ", or PartA-PartD"),
+    Generation("2020", "MIT 6.824 2020 (GOPATH, relative imports)",
+               {"package": "raft", "persister": True, "imports": "relative", "apply": "CommandIndex"},
+               "raft/raft.go", CLASSIC_COURSE_FILES, "classic", SUFFIXED),
+    Generation("2018", "MIT 6.824 2018 (GOPATH, absolute imports, labgob)",
+               {"package": "raft", "persister": True, "imports": "absolute", "apply": "CommandIndex"},
+               "raft/raft.go", CLASSIC_COURSE_FILES, "classic", SUFFIXED),
+    Generation("2016-17", "MIT 6.824 2016 and 2017 (GOPATH, absolute imports, no labgob); course copies in a "
+               "module named src", {"package": "raft", "persister": True, "apply": "Index"}, "",
+               CLASSIC_COURSE_FILES, "classic", "2A-2C (2017), none (2016)", missing=OLD_API_MISSING),
+    Generation("mp2", "UIUC ECE428/CS425 MP2 (GOPATH, no persister)",
+               {"package": "raft", "persister": False, "imports": "relative", "make": "without-persister"}, "raftmp2/raft.go",
+               ("config.go", "test_test.go", "util.go"), "mp2", "2A, 2B"),
+    Generation("cmu440", "CMU 15-440 Project 2 (github.com/cmu440/raft, its harness in raft_test.go)",
+               {"package": CMU_PACKAGE}, "", ("raft_test.go",), "", "2A, 2B",
+               missing="its Raft API is CMU's (GetState returns the peer's id too; Make or NewPeer without a "
+                       "persister), for which raftcore has no shim yet"),
+)
+GENERATION = {g.name: g for g in GENERATIONS}
+
 # The course's helper file, which students extend (methods on *Raft, their own loggers). The tester files call its
 # DPrintf, so when the student's version does not build without their Raft, a stand-in with the course's two
 # declarations takes its place for the run. raft1 trees' DPrintf returns nothing, the classic ones' (n, err); a
@@ -120,13 +181,14 @@ class Tree:
     """A lab tree as detected: where its Raft package is, how its tests must be run."""
 
     src: Path
-    generation: str  # "2026", "2025", "classic-module" (2021-24 layout in a module), "2020" (GOPATH), "mp2"
+    generation: str  # a Generation's name: "2026", "classic-module", "2018", ...
     module: str  # "" in GOPATH mode
     directive: tuple  # the go.mod's go directive, e.g. (1, 15); None in GOPATH mode or without one
     package_dir: Path  # raft1/ or raft/
     shim: Path  # the shim file installed over package_dir/raft.go
     parts: list  # the Raft package's parts
     packages: list = None  # [Package] holding tests, the Raft package first
+    imports: str = "module"  # how the tree imports its packages: module, relative or absolute (tree_facts)
 
     def __post_init__(self):
         if self.packages is None:
@@ -169,7 +231,8 @@ def service_packages(src: Path):
     return found
 
 
-PART_SUFFIX = re.compile(r"\d[A-Z]$")
+# A part as tests name it: 3A, or PartA in a course copy that spells it so.
+PART_SUFFIX = re.compile(r"(?:\d[A-Z]|Part[A-Z])$")
 
 
 def test_names(package_dir: Path, files=None):
@@ -183,7 +246,7 @@ def test_names(package_dir: Path, files=None):
 
 
 def parts_of(names):
-    """The parts (3A, 2B, ...) the tests are named after, in order."""
+    """The parts (3A, 2B, ..., or PartA, ...) the tests are named after, in order."""
     return sorted({m.group(0) for m in map(PART_SUFFIX.search, names) if m})
 
 
@@ -197,7 +260,7 @@ def classic_service_packages(src: Path, raft_parts):
             found[rel] = (d, test_names(d))
     kv_parts = parts_of(found["kvraft"][1]) if "kvraft" in found else []
     base = kv_parts or raft_parts
-    shard_lab = int(base[0][0]) + (1 if kv_parts else 2) if base else None
+    shard_lab = int(base[0][0]) + (1 if kv_parts else 2) if base and base[0][0].isdigit() else None
     packages = []
     for rel, (d, names) in found.items():
         parts, bare = parts_of(names), [n for n in names if not PART_SUFFIX.search(n)]
@@ -233,6 +296,41 @@ def go_module(src: Path):
 # How MP2's tester builds a peer: Make with three plain arguments, no persister (the classic call passes
 # cfg.saved[i] as well).
 MP2_MAKE_CALL = re.compile(r"\bMake\(\s*\w+\s*,\s*\w+\s*,\s*\w+\s*\)")
+# The files a tester of any generation keeps its harness in, which tell how the tree imports its packages and which
+# ApplyMsg fields it reads.
+TESTER_FILES = ("config.go", "test_test.go", "raft_test.go", "test.go")
+
+
+def import_style(pkg: Path, module) -> str:
+    """How the course's tester files import the lab's packages: through the module, relative to the package
+    ("../labrpc", GOPATH mode) or from the GOPATH root ("labrpc")."""
+    if module:
+        return "module"
+    text = "".join((pkg / f).read_text(errors="replace") for f in TESTER_FILES if (pkg / f).is_file())
+    if re.search(r'"\.\./\w+"', text):
+        return "relative"
+    if re.search(r'"(labrpc|labgob|github\.com/cmu440/\w+)"', text):
+        return "absolute"
+    return "unknown"
+
+
+def tree_facts(src: Path, module) -> dict:
+    """What recognises a tree's generation (Generation.recognised_by): its Raft package, the files beside it, how
+    its tester imports, which ApplyMsg index field the tester reads, how it calls Make."""
+    package = next((p for p in ("raft1", "raft", CMU_PACKAGE) if (src / p).is_dir()), None)
+    if package is None:
+        return {}
+    pkg = src / package
+    tester = "".join((pkg / f).read_text(errors="replace") for f in TESTER_FILES if (pkg / f).is_file())
+    return {
+        "package": package,
+        "daemon": (src / "main" / "raft1d.go").is_file(),
+        "tester1": (src / "tester1").is_dir(),
+        "persister": (pkg / "persister.go").is_file(),
+        "imports": import_style(pkg, module),
+        "apply": "CommandIndex" if "CommandIndex" in tester else "Index" if re.search(r"\.Index\b", tester) else "",
+        "make": "without-persister" if builds_peers_without_persister(pkg) else "with-persister",
+    }
 
 
 def builds_peers_without_persister(pkg: Path) -> bool:
@@ -243,64 +341,68 @@ def builds_peers_without_persister(pkg: Path) -> bool:
     return False
 
 
+def recognise(facts: dict):
+    """The first generation whose facts the tree has, or None."""
+    return next((g for g in GENERATIONS if all(facts.get(k) == v for k, v in g.recognised_by.items())), None)
+
+
 def detect(src: Path) -> Tree:
     if not src.exists():
         raise LabError(f"{src} does not exist; LAB must be the src directory of a lab tree")
     if not src.is_dir():
         raise LabError(f"{src} is not a directory; LAB must be the src directory of a lab tree")
-    if not (src / "raft1").is_dir() and not (src / "raft").is_dir():
+    module, gomod, directive = go_module(src)
+    facts = tree_facts(src, module)
+    if not facts:
         hint = f" (did you mean LAB={src / 'src'}?)" if (src / "src").is_dir() else ""
         raise LabError(f"{src} is not a lab tree: it has neither raft1/ nor raft/{hint}")
-
-    module, gomod, directive = go_module(src)
     if module and directive and directive > MAX_GO_DIRECTIVE:
         raise LabError(
             f"{gomod} says go {directive[0]}.{directive[1]}; the lab's test files fail go vet above go 1.22. "
             f"Set the go line back to `go 1.22` (the lab ships it that way) and run again."
         )
-    if (src / "raft1").is_dir():
-        if not module:
-            raise LabError(f"{src}/raft1 needs a go.mod (the raft1 testers are Go modules); none found above {src}")
-        pkg = src / "raft1"
-        if (src / "main" / "raft1d.go").is_file():
-            generation = "2026"
-            if "src" not in src.resolve().parts:
-                raise LabError(
-                    f"{src}: the 2026 tester finds its daemon through a directory named `src` in the working "
-                    f"directory's path; run it from the lab's own src directory"
-                )
-        elif (src / "tester1").is_dir():
-            generation = "2025"
-        else:
-            raise LabError(f"{src}/raft1 exists but neither main/raft1d.go nor tester1/ does: unknown generation")
-        shim = BUNDLED / "raft1" / "raft.go"
-    else:
-        pkg = src / "raft"
-        if (pkg / "persister.go").is_file():
-            generation = "classic-module" if module else "2020"
-            shim = BUNDLED / "raft" / "raft.go"
-        elif builds_peers_without_persister(pkg):
-            generation = "mp2"
-            shim = BUNDLED / "raftmp2" / "raft.go"
-        else:
-            raise LabError(f"{pkg} has no persister.go, and its tester does not call Make(peers, me, applyCh) as "
-                           f"MP2's does: not a classic lab tree, unknown generation")
-        if not shim.is_file():
-            raise LabError(f"{src} is a classic src/raft tree ({generation}); its shim {shim} is missing: run "
-                           f"`make shims`")
-    course_tests = [n for n in COURSE_FILES[generation] if n.endswith("_test.go")]
+    pkg = src / facts["package"]
+    if facts["package"] == "raft1" and not module:
+        raise LabError(f"{src}/raft1 needs a go.mod (the raft1 testers are Go modules); none found above {src}")
+    generation = recognise(facts)
+    if generation is None:
+        raise LabError(unknown_generation(pkg, facts))
+    if generation.missing:
+        raise LabError(f"{src} looks like a {generation.name} tree ({generation.courses}), but {generation.missing}")
+    if generation.daemons and "src" not in src.resolve().parts:
+        raise LabError(f"{src}: the {generation.name} tester finds its daemon through a directory named `src` in "
+                       f"the working directory's path; run it from the lab's own src directory")
+    if facts["imports"] == "absolute" and src.name != "src":
+        raise LabError(f"{src}: this tree imports its packages from the GOPATH root (\"labrpc\"), so GOPATH must be "
+                       f"the directory above a directory named src; give LAB as that src directory")
+    shim = BUNDLED / generation.shim
+    if not shim.is_file():
+        raise LabError(f"{src} is a {generation.name} tree; its shim {shim} is missing: run `make shims`")
+    course_tests = [n for n in generation.course_files if n.endswith("_test.go")]
     names = test_names(pkg, course_tests)
     parts = parts_of(names)
     if not parts:
         raise LabError(f"{pkg} has no Test...<part> functions in the course's test file "
                        f"({', '.join(course_tests)})")
-    raft_package = Package(pkg.name, pkg, parts, ("raft1d",) if pkg.name == "raft1" else (), tests=tuple(names))
+    raft_package = Package(pkg.name, pkg, parts, ("raft1d",) if generation.daemons else (), tests=tuple(names))
     if pkg.name == "raft1":
         packages = [raft_package, *(p for p in service_packages(src) if p.rel != "raft1")]
     else:
         packages = [raft_package, *classic_service_packages(src, parts)]
-    return Tree(src=src, generation=generation, module=module or "", directive=directive,
-                package_dir=pkg, shim=shim, parts=parts, packages=packages)
+    return Tree(src=src, generation=generation.name, module=module or "", directive=directive,
+                package_dir=pkg, shim=shim, parts=parts, packages=packages, imports=facts["imports"])
+
+
+def unknown_generation(pkg: Path, facts: dict) -> str:
+    """One line on a tree that is no generation we know: what it has, and the nearest generation's difference."""
+    if facts["package"] == "raft1":
+        return f"{pkg} exists but neither main/raft1d.go nor tester1/ does: unknown generation"
+    if not facts["persister"]:
+        return (f"{pkg} has no persister.go, and its tester does not call Make(peers, me, applyCh) as MP2's does: "
+                f"not a classic lab tree, unknown generation")
+    return (f"{pkg} is a classic src/raft tree whose tester imports {facts['imports'] or 'nothing we recognise'} "
+            f"and reads ApplyMsg.{facts['apply'] or '(no index field)'}: unknown generation (`make lab-generations` "
+            f"lists the ones raftcore knows)")
 
 
 def all_parts(packages):
@@ -314,8 +416,9 @@ def select_runs(packages, part_arg: str, run_arg: str):
     if part_arg.strip().lower() == "all":
         wanted = all_parts(packages)
     elif part_arg.strip():
-        wanted = [w.upper() for w in re.split(r"[\s,]+", part_arg.strip())]
-        missing = [w for w in wanted if w not in all_parts(packages)]
+        spelled = {p.upper(): p for p in all_parts(packages)}  # PART=3a or partb: the tree's own spelling
+        wanted = [spelled.get(w.upper(), w) for w in re.split(r"[\s,]+", part_arg.strip())]
+        missing = [w for w in wanted if w not in spelled.values()]
         if missing:
             raise LabError(f"PART={part_arg}: no tests of part {', '.join(missing)} here; this tree has "
                            f"{' '.join(all_parts(packages))} (PART=all runs them all)")
@@ -383,10 +486,13 @@ def check_go():
 
 
 def shim_text(tree: Tree) -> str:
-    """The shim with its imports rewritten for the tree: another module name, or relative paths in GOPATH mode."""
+    """The shim with its imports rewritten for the tree: its module name, or GOPATH paths, relative to the package
+    ("../labrpc") or from the GOPATH root ("labrpc")."""
     text = tree.shim.read_text()
-    if not tree.module:
+    if tree.imports == "relative":
         return re.sub(r'"6\.5840/(\w+)"', r'"../\1"', text)
+    if tree.imports == "absolute":
+        return re.sub(r'"6\.5840/(\w+)"', r'"\1"', text)
     return text.replace(f'"{SHIM_MODULE}/', f'"{tree.module}/')
 
 
@@ -408,7 +514,7 @@ def student_files(tree: Tree):
     """The Go files of the Raft package that are the student's, not the course's tester: raft.go, the rest of a
     Raft split across files, and the student's own tests. Files Go ignores (leading dot or underscore) and
     non-Go files stay where they are."""
-    course = COURSE_FILES[tree.generation]
+    course = GENERATION[tree.generation].course_files
     return [f.name for f in sorted(tree.package_dir.glob("*.go"))
             if f.is_file() and f.name not in course and not f.name.startswith((".", "_"))]
 
@@ -496,12 +602,14 @@ def restore(tree: Tree) -> bool:
 
 
 def set_tree_env(tree: Tree, env: dict):
-    """The environment a tree's tests run in: GOPATH mode for a tree without a go.mod (2020, MP2), and the peer
-    mode our fake trees (tools/labfixture.py) read; a user's RAFT_PEERS wins, and the real lab ignores it."""
+    """The environment a tree's tests run in: GOPATH mode for a tree without a go.mod (2020, MP2), with GOPATH the
+    tree's root where it imports from there (2018), and the peer mode our fake trees (tools/labfixture.py) read; a
+    user's RAFT_PEERS wins, and the real lab ignores it."""
     if not tree.module:
         env["GO111MODULE"] = "off"
-    env["RAFT_PEERS"] = env.get("RAFT_PEERS") or {"2026": "process", "2025": "local", "mp2": "mp2"}.get(
-        tree.generation, "classic")
+    if tree.imports == "absolute":
+        env["GOPATH"] = str(tree.src.parent)
+    env["RAFT_PEERS"] = env.get("RAFT_PEERS") or GENERATION[tree.generation].peers
 
 
 # What a compiler error says when a student's service calls beyond the lab's Raft API: a method or field only their
@@ -538,7 +646,7 @@ def check_shim_builds(tree: Tree, env: dict, race: str, logdir: Path, packages=N
         output = proc.stdout + proc.stderr
         errors = compile_errors(output)
         in_helper = [e for e in errors if (tree.src / e[0]).resolve() == helper.resolve()]
-        if in_helper and HELPER_FILE in COURSE_FILES[tree.generation] and \
+        if in_helper and HELPER_FILE in GENERATION[tree.generation].course_files and \
                 STAND_IN_MARK not in helper.read_text(errors="replace")[:2000]:
             stand_in_helper(tree, f"{HELPER_FILE}:{in_helper[0][1]}: {in_helper[0][2]}")
             continue
@@ -570,7 +678,7 @@ def build_failure(tree: Tree, errors, output: str, log: Path) -> str:
     if errors:
         file, line, message = errors[0]
         where = (tree.src / file).resolve()
-        if where.parent == tree.package_dir.resolve() and where.name in COURSE_FILES[tree.generation]:
+        if where.parent == tree.package_dir.resolve() and where.name in GENERATION[tree.generation].course_files:
             return (f"{file}:{line}: {message}: {where.name} is one of the course's tester files, and this one "
                     f"needs something of your own Raft's; put back the course's {where.name} to run it on "
                     f"raftcore (full output in {log})")
@@ -766,7 +874,11 @@ def main(argv=None) -> int:
     ap.add_argument("--compare", type=int, default=1, choices=[0, 1],
                     help="run each failed service test again on raftcore, paced raftcore and your own Raft (default 1)")
     ap.add_argument("--restore", action="store_true", help="only put back the files an interrupted run set aside")
+    ap.add_argument("--generations", action="store_true", help="print the generations make lab knows and exit")
     args = ap.parse_args(argv)
+    if args.generations:
+        print(generations_table())
+        return 0
     signal.signal(signal.SIGTERM, on_signal)
     # Started in the background (`make lab &` from a script, nohup), it inherits SIGINT ignored, as would the tests
     # it starts; it must still restore the tree when sent one, and stop_group's SIGINT must reach the tests.

@@ -13,6 +13,7 @@ GENERATION is one of
                   shardctrler and shardkv (5A-5B) still the course's skeletons
   2020            src/raft in GOPATH mode: no go.mod, relative imports, parts 2A-2C, a Persister with the 2020
                   method names (SaveRaftState, SaveStateAndSnapshot)
+  2018            as 2020, but the imports are absolute ("labrpc", "labgob"): GOPATH must be DEST
   mp2             UIUC ECE428/CS425 MP2: the 2020 layout without persister.go, parts 2A-2B, and a config.go
                   whose tester calls Make(ends, i, applyCh)
 The raft1 generations also get the labs on Raft as a student's tree has them done: our kvsrv1/rpc, kvtest1,
@@ -34,7 +35,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 HARNESS = ROOT / "go"
-GENERATIONS = ("2026", "2025", "classic-module", "2020", "mp2")
+GENERATIONS = ("2026", "2025", "classic-module", "2020", "2018", "mp2")
+GOPATH_ROOT = "."  # a module argument meaning GOPATH mode with imports from the GOPATH root ("labrpc")
 # The go directive of each generation's go.mod (docs/LAB-GENERATIONS.md §1, §9); GOPATH trees have none.
 GO_DIRECTIVES = {"2026": "1.22", "2025": "1.22", "classic-module": "1.15"}
 PACKAGES = ("labrpc", "labgob", "raftapi", "tester1")
@@ -300,11 +302,14 @@ func startPeer(ends []*labrpc.ClientEnd, i int, applyCh chan ApplyMsg) *Raft {
 
 
 def rewrite(text: str, module: str) -> str:
-    """Points our 6.5840/ imports at the fixture's module, or at sibling directories in GOPATH mode. Our MP2 shim
-    package (raftmp2) is the tree's raft package."""
+    """Points our 6.5840/ imports at the fixture's module, or in GOPATH mode at sibling directories ("../labrpc",
+    module "") or the GOPATH root ("labrpc", module GOPATH_ROOT). Our MP2 shim package (raftmp2) is the tree's
+    raft package."""
     text = text.replace('"6.5840/raftmp2"', '"6.5840/raft"')
     if module == "":
         return re.sub(r'"6\.5840/(\w+)"', r'"../\1"', text)
+    if module == GOPATH_ROOT:
+        return re.sub(r'"6\.5840/(\w+)"', r'"\1"', text)
     return re.sub(r'"6\.5840/', f'"{module}/', text)
 
 
@@ -346,7 +351,7 @@ def copy_course_tests(src_dir: Path, dest: Path, module: str, names, edit=lambda
 
 
 def as_2020(name: str, text: str) -> str:
-    """The 2020 tree's differences: tests named for parts 2A-2C, the Persister's 2020 method names."""
+    """The 2018 and 2020 trees' differences: tests named for parts 2A-2C, the Persister's method names."""
     text = re.sub(r"^(func Test\w*?)3([ABC])\(", r"\g<1>2\2(", text, flags=re.M)
     if name == "persister.go":
         text = text.replace("func (ps *Persister) Save(raftstate []byte, snapshot []byte) {",
@@ -465,7 +470,7 @@ def build(generation: str, dest: Path, module: str, skeleton_rsm: bool = False, 
         shutil.rmtree(src)
     src.mkdir(parents=True)
     if generation not in GO_DIRECTIVES:
-        module = ""
+        module = GOPATH_ROOT if generation == "2018" else ""
     else:
         gomod = f"module {module}\n\ngo {GO_DIRECTIVES[generation]}\n"
         if generation in ("2026", "2025"):
@@ -486,7 +491,7 @@ def build(generation: str, dest: Path, module: str, skeleton_rsm: bool = False, 
     else:
         tests = CLASSIC_TESTS
         edit = lambda name, text: text  # noqa: E731
-        if generation == "2020":
+        if generation in ("2020", "2018"):
             tests = tuple(t for t in CLASSIC_TESTS if t != "lab3d_test.go")  # 2020 has no snapshots
             edit = as_2020
         copy_course_tests(HARNESS / "raft1", src / "raft" / CLASSIC_TEST_FILE, module, tests, edit=edit)

@@ -101,11 +101,12 @@ class Refusals(unittest.TestCase):
 
     def test_detects_generations_and_module(self):
         cases = (("2026", "6.5840"), ("2025", "cpsc416-2025w1"), ("2025", "ece419"), ("classic-module", "ece419"),
-                 ("2020", ""), ("mp2", ""))
-        parts = {"2020": ["2A", "2B", "2C"], "mp2": ["2A", "2B"]}
+                 ("2020", ""), ("2018", ""), ("mp2", ""))
+        parts = {"2020": ["2A", "2B", "2C"], "2018": ["2A", "2B", "2C"], "mp2": ["2A", "2B"]}
+        imports = {"2020": '"../labrpc"', "mp2": '"../labrpc"', "2018": '"labrpc"'}
         makes = {"mp2": "func Make(peers []*labrpc.ClientEnd, me int, applyCh chan ApplyMsg) *Raft {",
                  "2020": "func Make(peers []*labrpc.ClientEnd, me int, persister *Persister, applyCh chan ApplyMsg) *Raft {"}
-        makes["classic-module"] = makes["2020"]
+        makes["classic-module"] = makes["2018"] = makes["2020"]
         for generation, module in cases:
             fx = Fixture(generation, module or "6.5840")
             try:
@@ -113,11 +114,12 @@ class Refusals(unittest.TestCase):
                 self.assertEqual((tree.generation, tree.module), (generation, module))
                 self.assertEqual(tree.parts, parts.get(generation, ["3A", "3B", "3C", "3D"]))
                 shim = lab.shim_text(tree)
-                self.assertIn(f'"{module}/labrpc"' if module else '"../labrpc"', shim)
+                self.assertIn(f'"{module}/labrpc"' if module else imports[generation], shim)
                 if module != "6.5840":
                     self.assertNotIn('"6.5840/', shim)
                 self.assertIn(makes.get(generation, "func Make("), shim)
-                self.assertEqual("type ApplyMsg struct" in shim, generation in ("classic-module", "2020", "mp2"))
+                self.assertEqual("type ApplyMsg struct" in shim,
+                                 generation in ("classic-module", "2020", "2018", "mp2"))
             finally:
                 fx.close()
 
@@ -129,13 +131,58 @@ class Refusals(unittest.TestCase):
                 self.assertEqual(lab.detect(fx.src).directive, tuple(int(x) for x in directive.split(".")))
             finally:
                 fx.close()
-        for generation in ("2020", "mp2"):
+        for generation in ("2020", "2018", "mp2"):
             fx = Fixture(generation)
             try:
                 self.assertFalse((fx.src / "go.mod").exists())
-                self.assertEqual((fx.src / "raft" / "persister.go").exists(), generation == "2020")
+                self.assertEqual((fx.src / "raft" / "persister.go").exists(), generation != "mp2")
             finally:
                 fx.close()
+
+    def test_generations_are_one_table(self):
+        """Every generation is one entry, recognised by facts no earlier entry claims, and make lab prints them."""
+        names = [g.name for g in lab.GENERATIONS]
+        self.assertEqual(len(names), len(set(names)))
+        for i, later in enumerate(lab.GENERATIONS):
+            for earlier in lab.GENERATIONS[:i]:
+                self.assertIsNot(lab.recognise(later.recognised_by), earlier,
+                                 f"{later.name}'s facts are claimed by {earlier.name}, listed before it")
+        proc = subprocess.run(["make", "--no-print-directory", "lab-generations"], cwd=lab.ROOT, capture_output=True,
+                              text=True)
+        self.assertEqual(proc.returncode, 0, proc.stderr)
+        for g in lab.GENERATIONS:
+            self.assertIn(f"| {g.name} | {g.courses} |", proc.stdout)
+
+    def test_old_generation_is_one_line(self):
+        """A 2016-17 tree (its tester reads ApplyMsg.Index) is named, with what is missing, before anything runs."""
+        fx = Fixture("2018")
+        try:
+            test_file = fx.src / "raft" / "test_test.go"
+            test_file.write_text(test_file.read_text().replace("CommandIndex", "Index"))
+            self.refused(fx.src, "looks like a 2016-17 tree", "no shim yet")
+        finally:
+            fx.close()
+
+    def test_gopath_root_imports_need_a_src_directory(self):
+        with tempfile.TemporaryDirectory(prefix="labtree-") as d:
+            tree = labfixture.build("2018", Path(d), "")
+            moved = Path(d) / "lab"
+            tree.rename(moved)
+            self.refused(moved, "GOPATH", "src")
+
+    def test_parts_spelled_part_a_to_d(self):
+        """A course copy whose tests end in PartA..PartD: those are its parts, and PART takes its spelling."""
+        fx = Fixture("classic-module", "CS443-PA-Raft")
+        try:
+            test_file = fx.src / "raft" / "test_test.go"
+            test_file.write_text(re.sub(r"(?m)^(func Test\w*?)3([A-D])\(", r"\g<1>Part\2(", test_file.read_text()))
+            tree = lab.detect(fx.src)
+            self.assertEqual(tree.parts, ["PartA", "PartB", "PartC", "PartD"])
+            self.assertEqual([regex for _, regex in lab.select_runs(tree.packages, "partb", "")], ["PartB"])
+            with self.assertRaises(lab.LabError):
+                lab.select_runs(tree.packages, "3B", "")
+        finally:
+            fx.close()
 
     def test_classic_tree_without_persister_or_mp2_tester(self):
         fx = Fixture("classic-module")
@@ -389,12 +436,12 @@ class Runs(unittest.TestCase):
 
     def test_each_generation_passes_and_restores(self):
         cases = (("2026", "6.5840"), ("2025", "cpsc416-2025w1"), ("classic-module", "ece419"), ("2020", ""),
-                 ("mp2", ""))
+                 ("2018", ""), ("mp2", ""))
         for generation, module in cases:
             with self.subTest(generation=generation):
                 fx = Fixture(generation, module or "6.5840")
                 try:
-                    quick = "TestBasicAgree2B" if generation in ("2020", "mp2") else QUICK
+                    quick = "TestBasicAgree2B" if generation in ("2020", "2018", "mp2") else QUICK
                     proc = run_lab("--lab", str(fx.src), "--run", quick)
                     self.assertEqual(proc.returncode, 0, proc.stdout[-3000:] + proc.stderr)
                     self.assertIn(f"{generation} tester, module {module or '(GOPATH mode)'}", proc.stdout)

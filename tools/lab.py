@@ -127,8 +127,6 @@ def generations_table() -> str:
 
 CLASSIC_COURSE_FILES = ("config.go", "test_test.go", "persister.go", "util.go")
 SUFFIXED = "a digit and a letter: 2A, 3B"
-OLD_API_MISSING = ("its Raft API is 2016-17's (ApplyMsg with Index and UseSnapshot, commands gob-encoded without "
-                   "labgob), for which raftcore has no shim yet")
 # In the order they are tried: the first whose facts all hold is the tree's.
 GENERATIONS = (
     Generation("2026", "MIT 6.5840 2026 (daemon tester)", {"package": "raft1", "daemon": True}, "raft1/raft.go",
@@ -137,17 +135,17 @@ GENERATIONS = (
                {"package": "raft1", "daemon": False, "tester1": True}, "raft1/raft.go",
                ("raft_test.go", "test.go", "util.go"), "local", SUFFIXED),
     Generation("classic-module", "MIT 6.824/6.5840 2021-24 (go 1.15); course copies under other module names",
-               {"package": "raft", "persister": True, "imports": "module", "apply": "CommandIndex"},
+               {"package": "raft", "persister": True, "imports": "module", "labgob": True},
                "raft/raft.go", CLASSIC_COURSE_FILES, "classic", SUFFIXED + ", or PartA-PartD"),
     Generation("2020", "MIT 6.824 2020 (GOPATH, relative imports)",
-               {"package": "raft", "persister": True, "imports": "relative", "apply": "CommandIndex"},
+               {"package": "raft", "persister": True, "imports": "relative", "labgob": True},
                "raft/raft.go", CLASSIC_COURSE_FILES, "classic", SUFFIXED),
     Generation("2018", "MIT 6.824 2018 (GOPATH, absolute imports, labgob)",
-               {"package": "raft", "persister": True, "imports": "absolute", "apply": "CommandIndex"},
+               {"package": "raft", "persister": True, "imports": "absolute", "labgob": True},
                "raft/raft.go", CLASSIC_COURSE_FILES, "classic", SUFFIXED),
     Generation("2016-17", "MIT 6.824 2016 and 2017 (GOPATH, absolute imports, no labgob); course copies in a "
-               "module named src", {"package": "raft", "persister": True, "apply": "Index"}, "",
-               CLASSIC_COURSE_FILES, "classic", "2A-2C (2017), none (2016)", missing=OLD_API_MISSING),
+               "module named src", {"package": "raft", "persister": True, "labgob": False}, "raft2016/raft.go",
+               CLASSIC_COURSE_FILES, "2016", "2A-2C (2017); none in 2016, where they take 2017's grouping"),
     Generation("mp2", "UIUC ECE428/CS425 MP2 (GOPATH, no persister)",
                {"package": "raft", "persister": False, "imports": "relative", "make": "without-persister"}, "raftmp2/raft.go",
                ("config.go", "test_test.go", "util.go"), "mp2", "2A, 2B"),
@@ -245,6 +243,26 @@ def test_names(package_dir: Path, files=None):
     return names
 
 
+# The 2016 tests carry no part suffix; the 2017 lab named the same 17 tests with one, and its grouping (2A election,
+# 2B agreement, 2C persistence) is theirs too. Tests it does not name form one part named after the package.
+UNSUFFIXED_RAFT_PARTS = {
+    "2A": ("InitialElection", "ReElection"),
+    "2B": ("BasicAgree", "FailAgree", "FailNoAgree", "ConcurrentStarts", "Rejoin", "Backup", "Count"),
+    "2C": ("Persist1", "Persist2", "Persist3", "Figure8", "UnreliableAgree", "Figure8Unreliable", "ReliableChurn",
+           "UnreliableChurn"),
+}
+
+
+def unsuffixed_raft_parts(names, package: str):
+    """part -> exact -run regex for the Raft tests without a part suffix, grouped as the 2017 lab grouped them."""
+    groups = {}
+    for name in names:
+        if not PART_SUFFIX.search(name):
+            part = next((p for p, tests in UNSUFFIXED_RAFT_PARTS.items() if name[len("Test"):] in tests), package)
+            groups.setdefault(part, []).append(name)
+    return {part: f"^({'|'.join(tests)})$" for part, tests in groups.items()}
+
+
 def parts_of(names):
     """The parts (3A, 2B, ..., or PartA, ...) the tests are named after, in order."""
     return sorted({m.group(0) for m in map(PART_SUFFIX.search, names) if m})
@@ -315,20 +333,19 @@ def import_style(pkg: Path, module) -> str:
 
 
 def tree_facts(src: Path, module) -> dict:
-    """What recognises a tree's generation (Generation.recognised_by): its Raft package, the files beside it, how
-    its tester imports, which ApplyMsg index field the tester reads, how it calls Make."""
+    """What recognises a tree's generation (Generation.recognised_by): its Raft package, the files and packages
+    beside it (labgob appeared in 2018), how its tester imports, how it calls Make."""
     package = next((p for p in ("raft1", "raft", CMU_PACKAGE) if (src / p).is_dir()), None)
     if package is None:
         return {}
     pkg = src / package
-    tester = "".join((pkg / f).read_text(errors="replace") for f in TESTER_FILES if (pkg / f).is_file())
     return {
         "package": package,
         "daemon": (src / "main" / "raft1d.go").is_file(),
         "tester1": (src / "tester1").is_dir(),
         "persister": (pkg / "persister.go").is_file(),
         "imports": import_style(pkg, module),
-        "apply": "CommandIndex" if "CommandIndex" in tester else "Index" if re.search(r"\.Index\b", tester) else "",
+        "labgob": (src / "labgob").is_dir(),
         "make": "without-persister" if builds_peers_without_persister(pkg) else "with-persister",
     }
 
@@ -380,11 +397,13 @@ def detect(src: Path) -> Tree:
         raise LabError(f"{src} is a {generation.name} tree; its shim {shim} is missing: run `make shims`")
     course_tests = [n for n in generation.course_files if n.endswith("_test.go")]
     names = test_names(pkg, course_tests)
-    parts = parts_of(names)
+    regexes = unsuffixed_raft_parts(names, pkg.name) if generation.name == "2016-17" else {}
+    parts = sorted(set(parts_of(names)) | set(regexes))
     if not parts:
         raise LabError(f"{pkg} has no Test...<part> functions in the course's test file "
                        f"({', '.join(course_tests)})")
-    raft_package = Package(pkg.name, pkg, parts, ("raft1d",) if generation.daemons else (), tests=tuple(names))
+    raft_package = Package(pkg.name, pkg, parts, ("raft1d",) if generation.daemons else (), regexes,
+                           tuple(names))
     if pkg.name == "raft1":
         packages = [raft_package, *(p for p in service_packages(src) if p.rel != "raft1")]
     else:
@@ -400,9 +419,9 @@ def unknown_generation(pkg: Path, facts: dict) -> str:
     if not facts["persister"]:
         return (f"{pkg} has no persister.go, and its tester does not call Make(peers, me, applyCh) as MP2's does: "
                 f"not a classic lab tree, unknown generation")
-    return (f"{pkg} is a classic src/raft tree whose tester imports {facts['imports'] or 'nothing we recognise'} "
-            f"and reads ApplyMsg.{facts['apply'] or '(no index field)'}: unknown generation (`make lab-generations` "
-            f"lists the ones raftcore knows)")
+    return (f"{pkg} is a classic src/raft tree whose tester's imports are {facts['imports']} "
+            f"({'with' if facts['labgob'] else 'without'} labgob): unknown generation (`make lab-generations` lists "
+            f"the ones raftcore knows)")
 
 
 def all_parts(packages):
@@ -906,6 +925,9 @@ def main(argv=None) -> int:
             check_go()
             print(f"== lab: {tree.src}: {tree.generation} tester, module {tree.module or '(GOPATH mode)'}, "
                   f"parts {' '.join(all_parts(tree.packages))}", flush=True)
+            if tree.packages[0].regexes:
+                print(f"== lab: {tree.package_dir.name}'s tests name no part; grouped as the 2017 lab named them: "
+                      f"{', '.join(f'{p} {r}' for p, r in tree.packages[0].regexes.items())}", flush=True)
             runs, skipped = drop_skeletons(tree.src, select_runs(tree.packages, args.part, args.run))
             set_tree_env(tree, env)
             logs = []

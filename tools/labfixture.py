@@ -14,6 +14,12 @@ GENERATION is one of
   2020            src/raft in GOPATH mode: no go.mod, relative imports, parts 2A-2C, a Persister with the 2020
                   method names (SaveRaftState, SaveStateAndSnapshot)
   2018            as 2020, but the imports are absolute ("labrpc", "labgob"): GOPATH must be DEST
+  2017            as 2018, but without labgob (our harness's copy sits under another name, so a shim that
+                  imported labgob would not build) and with the 2016-17 API: ApplyMsg with Index and UseSnapshot,
+                  a Persister with SaveRaftState and SaveSnapshot (no combined save, no SnapshotSize)
+  2016            as 2017, but the tests carry no part suffix (TestInitialElection ... TestUnreliableChurn)
+  2016-module     a course's copy of 2016 with a module per assignment: go.mod says `module src` (give
+                  --module src) and go 1.17, imports "src/labrpc"
   mp2             UIUC ECE428/CS425 MP2: the 2020 layout without persister.go, parts 2A-2B, and a config.go
                   whose tester calls Make(ends, i, applyCh)
 The raft1 generations also get the labs on Raft as a student's tree has them done: our kvsrv1/rpc, kvtest1,
@@ -35,10 +41,13 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 HARNESS = ROOT / "go"
-GENERATIONS = ("2026", "2025", "classic-module", "2020", "2018", "mp2")
+GENERATIONS = ("2026", "2025", "classic-module", "2020", "2018", "2017", "2016", "2016-module", "mp2")
+OLD_API = ("2016", "2017", "2016-module")  # the 2016-17 API, run by the shim in go/raft2016
+# Where the 2016-17 fixtures keep our harness's labgob: those trees have no labgob directory.
+HARNESS_GOB = "harnessgob"
 GOPATH_ROOT = "."  # a module argument meaning GOPATH mode with imports from the GOPATH root ("labrpc")
 # The go directive of each generation's go.mod (docs/LAB-GENERATIONS.md §1, §9); GOPATH trees have none.
-GO_DIRECTIVES = {"2026": "1.22", "2025": "1.22", "classic-module": "1.15"}
+GO_DIRECTIVES = {"2026": "1.22", "2025": "1.22", "classic-module": "1.15", "2016-module": "1.17"}
 PACKAGES = ("labrpc", "labgob", "raftapi", "tester1")
 # The labs on Raft in a raft1 tree: (package, with its tests).
 SERVICES = (("kvsrv1/rpc", False), ("models1", False), ("kvtest1", False), ("kvraft1/rsm", True), ("kvraft1", True))
@@ -303,9 +312,9 @@ func startPeer(ends []*labrpc.ClientEnd, i int, applyCh chan ApplyMsg) *Raft {
 
 def rewrite(text: str, module: str) -> str:
     """Points our 6.5840/ imports at the fixture's module, or in GOPATH mode at sibling directories ("../labrpc",
-    module "") or the GOPATH root ("labrpc", module GOPATH_ROOT). Our MP2 shim package (raftmp2) is the tree's
-    raft package."""
-    text = text.replace('"6.5840/raftmp2"', '"6.5840/raft"')
+    module "") or the GOPATH root ("labrpc", module GOPATH_ROOT). Our MP2 and 2016-17 shim packages (raftmp2,
+    raft2016) are the tree's raft package."""
+    text = text.replace('"6.5840/raftmp2"', '"6.5840/raft"').replace('"6.5840/raft2016"', '"6.5840/raft"')
     if module == "":
         return re.sub(r'"6\.5840/(\w+)"', r'"../\1"', text)
     if module == GOPATH_ROOT:
@@ -350,9 +359,19 @@ def copy_course_tests(src_dir: Path, dest: Path, module: str, names, edit=lambda
     dest.write_text(merge_go(texts))
 
 
+def as_2017(name: str, text: str) -> str:
+    """Tests named for parts 2A-2C (2017-20)."""
+    return re.sub(r"^(func Test\w*?)3([ABC])\(", r"\g<1>2\2(", text, flags=re.M)
+
+
+def as_2016(name: str, text: str) -> str:
+    """Tests named without a part."""
+    return re.sub(r"^(func Test\w*?)3[ABC]\(", r"\1(", text, flags=re.M)
+
+
 def as_2020(name: str, text: str) -> str:
     """The 2018 and 2020 trees' differences: tests named for parts 2A-2C, the Persister's method names."""
-    text = re.sub(r"^(func Test\w*?)3([ABC])\(", r"\g<1>2\2(", text, flags=re.M)
+    text = as_2017(name, text)
     if name == "persister.go":
         text = text.replace("func (ps *Persister) Save(raftstate []byte, snapshot []byte) {",
                             "func (ps *Persister) SaveStateAndSnapshot(raftstate []byte, snapshot []byte) {")
@@ -470,7 +489,7 @@ def build(generation: str, dest: Path, module: str, skeleton_rsm: bool = False, 
         shutil.rmtree(src)
     src.mkdir(parents=True)
     if generation not in GO_DIRECTIVES:
-        module = GOPATH_ROOT if generation == "2018" else ""
+        module = GOPATH_ROOT if generation in ("2018", *OLD_API) else ""
     else:
         gomod = f"module {module}\n\ngo {GO_DIRECTIVES[generation]}\n"
         if generation in ("2026", "2025"):
@@ -491,17 +510,34 @@ def build(generation: str, dest: Path, module: str, skeleton_rsm: bool = False, 
     else:
         tests = CLASSIC_TESTS
         edit = lambda name, text: text  # noqa: E731
-        if generation in ("2020", "2018"):
-            tests = tuple(t for t in CLASSIC_TESTS if t != "lab3d_test.go")  # 2020 has no snapshots
+        persister = HARNESS / "raft"
+        if generation in ("2020", "2018", *OLD_API):
+            tests = tuple(t for t in CLASSIC_TESTS if t != "lab3d_test.go")  # their Raft tests never snapshot
             edit = as_2020
+        if generation in OLD_API:
+            tests += ("classic2016_test.go",)
+            edit = as_2017 if generation == "2017" else as_2016
+            persister = HARNESS / "raft2016"
         copy_course_tests(HARNESS / "raft1", src / "raft" / CLASSIC_TEST_FILE, module, tests, edit=edit)
-        copy_go(HARNESS / "raft", src / "raft", module, names=("persister.go",), edit=edit)
+        copy_go(persister, src / "raft", module, names=("persister.go",), edit=edit)
         student_raft(src / "raft", layout, UTIL_GO, module)
         if generation == "classic-module":
             classic_services(src, module)
     if generation == "2026":
         copy_go(HARNESS / "main", src / "main", module)
+    if generation in OLD_API:
+        hide_labgob(src, module)
     return src
+
+
+def hide_labgob(src: Path, module: str):
+    """Moves our harness's labgob out of the name the 2016-17 trees do not have."""
+    (src / "labgob").rename(src / HARNESS_GOB)
+    prefix = "" if module == GOPATH_ROOT else f"{module}/"
+    for f in src.rglob("*.go"):
+        text = f.read_text()
+        if f'"{prefix}labgob"' in text:
+            f.write_text(text.replace(f'"{prefix}labgob"', f'"{prefix}{HARNESS_GOB}"'))
 
 
 def main(argv=None):

@@ -101,17 +101,18 @@ class Refusals(unittest.TestCase):
 
     def test_detects_generations_and_module(self):
         cases = (("2026", "6.5840"), ("2025", "cpsc416-2025w1"), ("2025", "ece419"), ("classic-module", "ece419"),
-                 ("2020", ""), ("2018", ""), ("mp2", ""))
-        parts = {"2020": ["2A", "2B", "2C"], "2018": ["2A", "2B", "2C"], "mp2": ["2A", "2B"]}
-        imports = {"2020": '"../labrpc"', "mp2": '"../labrpc"', "2018": '"labrpc"'}
+                 ("2020", ""), ("2018", ""), ("2017", ""), ("mp2", ""))
+        parts = {"2020": ["2A", "2B", "2C"], "2018": ["2A", "2B", "2C"], "2017": ["2A", "2B", "2C"], "mp2": ["2A", "2B"]}
+        imports = {"2020": '"../labrpc"', "mp2": '"../labrpc"', "2018": '"labrpc"', "2017": '"labrpc"'}
+        detected = {"2017": "2016-17"}
         makes = {"mp2": "func Make(peers []*labrpc.ClientEnd, me int, applyCh chan ApplyMsg) *Raft {",
                  "2020": "func Make(peers []*labrpc.ClientEnd, me int, persister *Persister, applyCh chan ApplyMsg) *Raft {"}
-        makes["classic-module"] = makes["2018"] = makes["2020"]
+        makes["classic-module"] = makes["2018"] = makes["2017"] = makes["2020"]
         for generation, module in cases:
             fx = Fixture(generation, module or "6.5840")
             try:
                 tree = lab.detect(fx.src)
-                self.assertEqual((tree.generation, tree.module), (generation, module))
+                self.assertEqual((tree.generation, tree.module), (detected.get(generation, generation), module))
                 self.assertEqual(tree.parts, parts.get(generation, ["3A", "3B", "3C", "3D"]))
                 shim = lab.shim_text(tree)
                 self.assertIn(f'"{module}/labrpc"' if module else imports[generation], shim)
@@ -119,12 +120,15 @@ class Refusals(unittest.TestCase):
                     self.assertNotIn('"6.5840/', shim)
                 self.assertIn(makes.get(generation, "func Make("), shim)
                 self.assertEqual("type ApplyMsg struct" in shim,
-                                 generation in ("classic-module", "2020", "2018", "mp2"))
+                                 generation in ("classic-module", "2020", "2018", "2017", "mp2"))
+                # The 2016-17 trees have no labgob: their shim must not need it.
+                self.assertEqual('labgob "encoding/gob"' in shim, generation == "2017")
             finally:
                 fx.close()
 
     def test_fixture_go_directives_are_the_real_trees(self):
-        for generation, directive in (("2026", "1.22"), ("2025", "1.22"), ("classic-module", "1.15")):
+        for generation, directive in (("2026", "1.22"), ("2025", "1.22"), ("classic-module", "1.15"),
+                                      ("2016-module", "1.17")):
             fx = Fixture(generation)
             try:
                 self.assertRegex((fx.src / "go.mod").read_text(), rf"(?m)^go {re.escape(directive)}$")
@@ -153,13 +157,26 @@ class Refusals(unittest.TestCase):
         for g in lab.GENERATIONS:
             self.assertIn(f"| {g.name} | {g.courses} |", proc.stdout)
 
-    def test_old_generation_is_one_line(self):
-        """A 2016-17 tree (its tester reads ApplyMsg.Index) is named, with what is missing, before anything runs."""
-        fx = Fixture("2018")
+    def test_generation_without_a_shim_is_one_line(self):
+        """A CMU 15-440 tree is named, with what is missing, before anything runs."""
+        with tempfile.TemporaryDirectory(prefix="labtree-") as d:
+            raft = Path(d) / "src" / "github.com" / "cmu440" / "raft"
+            raft.mkdir(parents=True)
+            (raft / "raft_test.go").write_text('package raft\n\nimport "github.com/cmu440/rpc"\n')
+            self.refused(raft.parents[2], "looks like a cmu440 tree", "no shim yet")
+
+    def test_2016_tests_without_parts_take_2017s_grouping(self):
+        fx = Fixture("2016")
         try:
-            test_file = fx.src / "raft" / "test_test.go"
-            test_file.write_text(test_file.read_text().replace("CommandIndex", "Index"))
-            self.refused(fx.src, "looks like a 2016-17 tree", "no shim yet")
+            tree = lab.detect(fx.src)
+            self.assertEqual(tree.generation, "2016-17")
+            self.assertFalse((fx.src / "labgob").exists())
+            regexes = tree.packages[0].regexes
+            self.assertEqual(regexes["2A"], "^(TestInitialElection|TestReElection)$")
+            self.assertIn("TestUnreliableChurn", regexes["2C"])
+            # Our harness has tests the 2016 lab did not: they form a part named after the package.
+            self.assertIn("TestManyElections", regexes["raft"])
+            self.assertEqual([r for _, r in lab.select_runs(tree.packages, "2a", "")], [regexes["2A"]])
         finally:
             fx.close()
 
@@ -436,15 +453,19 @@ class Runs(unittest.TestCase):
 
     def test_each_generation_passes_and_restores(self):
         cases = (("2026", "6.5840"), ("2025", "cpsc416-2025w1"), ("classic-module", "ece419"), ("2020", ""),
-                 ("2018", ""), ("mp2", ""))
+                 ("2018", ""), ("2017", ""), ("2016", ""), ("2016-module", "src"), ("mp2", ""))
+        detected = {"2017": "2016-17", "2016": "2016-17", "2016-module": "2016-17"}
         for generation, module in cases:
             with self.subTest(generation=generation):
                 fx = Fixture(generation, module or "6.5840")
                 try:
-                    quick = "TestBasicAgree2B" if generation in ("2020", "2018", "mp2") else QUICK
+                    quick = {"2020": "TestBasicAgree2B", "2018": "TestBasicAgree2B", "2017": "TestBasicAgree2B",
+                             "mp2": "TestBasicAgree2B", "2016": "TestBasicAgree",
+                             "2016-module": "TestBasicAgree"}.get(generation, QUICK)
                     proc = run_lab("--lab", str(fx.src), "--run", quick)
                     self.assertEqual(proc.returncode, 0, proc.stdout[-3000:] + proc.stderr)
-                    self.assertIn(f"{generation} tester, module {module or '(GOPATH mode)'}", proc.stdout)
+                    self.assertIn(f"{detected.get(generation, generation)} tester, module {module or '(GOPATH mode)'}",
+                                  proc.stdout)
                     self.assertRegex(proc.stdout, rf"{quick}\s+PASS")
                     self.assertIn("1/1 passed", proc.stdout)
                     self.assertTrue(fx.unchanged(), "the tree changed")
@@ -454,7 +475,7 @@ class Runs(unittest.TestCase):
     def test_classic_shims_vet_in_their_trees(self):
         """The shims compile, and go vet passes, under each classic tree's language: go 1.15 in a module, the
         toolchain's own in GOPATH mode."""
-        for generation in ("classic-module", "mp2"):
+        for generation in ("classic-module", "2016", "mp2"):
             with self.subTest(generation=generation):
                 fx = Fixture(generation)
                 try:

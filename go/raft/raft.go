@@ -721,14 +721,20 @@ func (rf *Raft) CondInstallSnapshot(lastIncludedTerm int, lastIncludedIndex int,
 	return true
 }
 
-// shimSave stores both blobs together with whichever method this tree's Persister has.
+// shimSave stores both blobs with whichever methods this tree's Persister has.
 func shimSave(p *Persister, state, snapshot []byte) {
 	switch s := interface{}(p).(type) {
 	case interface{ Save([]byte, []byte) }:
 		s.Save(state, snapshot)
 	case interface{ SaveStateAndSnapshot([]byte, []byte) }:
 		s.SaveStateAndSnapshot(state, snapshot)
+	case interface {
+		SaveRaftState([]byte)
+		SaveSnapshot([]byte)
+	}:
+		s.SaveSnapshot(snapshot)
+		s.SaveRaftState(state)
 	default:
-		panic("raftcore shim: this tree's Persister has neither Save nor SaveStateAndSnapshot")
+		panic("raftcore shim: this tree's Persister has neither Save, SaveStateAndSnapshot nor SaveRaftState and SaveSnapshot")
 	}
 }

@@ -158,8 +158,8 @@ GO_ENV = PKG_CONFIG_PATH='$(ROOT)' CGO_CPPFLAGS=-DRAFTCORE_BUILD_$$(cat '$(HEADE
 
 # The lab's 28 scenarios; the second run puts every peer in its own process (the 2026 lab's model), the third
 # drives the classic shim (go/raft, the 2020-24 src/raft API), the fourth the MP2 shim (go/raftmp2, no
-# persistence, so elections and agreement only), the fifth the 2016-17 shim (go/raft2016, whose trees' Raft
-# tests never snapshot). The labs on Raft (rsm and kvraft, go/kvraft1, each history
+# persistence, so elections and agreement only), the next two the CMU 15-440 shims (go/raftcmu18, go/raftcmu21,
+# likewise without storage), the last the 2016-17 shim (go/raft2016, whose trees' Raft tests never snapshot). The labs on Raft (rsm and kvraft, go/kvraft1, each history
 # checked with porcupine) run in the test process within ./... and again with one process per server.
 LAB_TESTS := ^Test.*3[ABCD]$$
 MP2_TESTS := ^Test.*3[AB]$$
@@ -171,6 +171,8 @@ test-go: build
 	cd '$(ROOT)/go' && $(GO_ENV) RAFT_PEERS=process go test -race -count=1 -timeout 20m ./kvraft1/...
 	cd '$(ROOT)/go' && $(GO_ENV) RAFT_PEERS=classic go test -race -count=1 -timeout 40m -run '$(LAB_TESTS)' ./raft1/
 	cd '$(ROOT)/go' && $(GO_ENV) RAFT_PEERS=mp2 go test -race -count=1 -timeout 20m -run '$(MP2_TESTS)' ./raft1/
+	cd '$(ROOT)/go' && $(GO_ENV) RAFT_PEERS=cmu18 go test -race -count=1 -timeout 20m -run '$(MP2_TESTS)' ./raft1/
+	cd '$(ROOT)/go' && $(GO_ENV) RAFT_PEERS=cmu21 go test -race -count=1 -timeout 20m -run '$(MP2_TESTS)' ./raft1/
 	cd '$(ROOT)/go' && $(GO_ENV) RAFT_PEERS=2016 go test -race -count=1 -timeout 30m -run '$(OLD_API_TESTS)' ./raft1/
 	cd '$(ROOT)/go' && $(GO_ENV) GOEXPERIMENT=cgocheck2 go test -race -count=1 -timeout 20m -run 'Shim|3A|3B' ./raft1/
 

@@ -95,14 +95,15 @@ class Generation:
     name: str
     courses: str  # whose trees these are
     recognised_by: dict  # the facts of a tree (tree_facts) that it has, every one
-    shim: str  # the shim variant under go/, or "" where there is none yet
+    shim: str  # the shim variant under go/
     # The course's own files in the Raft package: the tester and its helpers. Every other Go file there is the
     # student's Raft (however many files it is split into, with its own unit tests), which the shim replaces.
     course_files: tuple
     peers: str  # RAFT_PEERS for our fake trees of it (tools/labfixture.py); the real testers ignore it
     parts: str  # how its tests name their parts
     daemons: bool = False  # its tests start main/*d daemons, which go test never rebuilds
-    missing: str = ""  # why its trees cannot run on raftcore yet
+    # Where the tree keeps a package the shim imports under our harness's name: labrpc -> github.com/cmu440/rpc.
+    import_paths: tuple = ()
 
     @property
     def layout(self) -> str:
@@ -119,7 +120,7 @@ def generations_table() -> str:
     rows = [("generation", "whose trees", "recognised by", "layout", "parts", "shim")]
     for g in GENERATIONS:
         facts = ", ".join(f"{k}={v}" for k, v in g.recognised_by.items())
-        rows.append((g.name, g.courses, facts, g.layout, g.parts, f"go/{g.shim}" if g.shim else "none yet"))
+        rows.append((g.name, g.courses, facts, g.layout, g.parts, f"go/{g.shim}"))
     lines = ["| " + " | ".join(r) + " |" for r in rows]
     lines.insert(1, "|" + "---|" * len(rows[0]))
     return "\n".join(lines)
@@ -149,10 +150,12 @@ GENERATIONS = (
     Generation("mp2", "UIUC ECE428/CS425 MP2 (GOPATH, no persister)",
                {"package": "raft", "persister": False, "imports": "relative", "make": "without-persister"}, "raftmp2/raft.go",
                ("config.go", "test_test.go", "util.go"), "mp2", "2A, 2B"),
-    Generation("cmu440", "CMU 15-440 Project 2 (github.com/cmu440/raft, its harness in raft_test.go)",
-               {"package": CMU_PACKAGE}, "", ("raft_test.go",), "", "2A, 2B",
-               missing="its Raft API is CMU's (GetState returns the peer's id too; Make or NewPeer without a "
-                       "persister), for which raftcore has no shim yet"),
+    Generation("cmu440-2018", "CMU 15-440 Project 2, Fall 2018 (GOPATH, github.com/cmu440/raft and rpc)",
+               {"package": CMU_PACKAGE, "api": "Make"}, "raftcmu18/raft.go", ("raft_test.go",), "cmu18",
+               "2A, 2B", import_paths=(("labrpc", "github.com/cmu440/rpc"),)),
+    Generation("cmu440-2019", "CMU 15-440 Project 2, Fall 2019-23 (NewPeer, PutCommand, Stop; from 2021 in "
+               "module github.com/cmu440)", {"package": CMU_PACKAGE, "api": "NewPeer"}, "raftcmu21/raft.go",
+               ("raft_test.go",), "cmu21", "2A, 2B", import_paths=(("labrpc", "github.com/cmu440/rpc"),)),
 )
 GENERATION = {g.name: g for g in GENERATIONS}
 
@@ -187,6 +190,7 @@ class Tree:
     parts: list  # the Raft package's parts
     packages: list = None  # [Package] holding tests, the Raft package first
     imports: str = "module"  # how the tree imports its packages: module, relative or absolute (tree_facts)
+    import_paths: dict = None  # our harness's package name -> the tree's import path for it (Generation)
 
     def __post_init__(self):
         if self.packages is None:
@@ -332,10 +336,15 @@ def import_style(pkg: Path, module) -> str:
     return "unknown"
 
 
+def find_raft_package(src: Path):
+    """Where the tree's Raft package is, under src, or None."""
+    return next((p for p in ("raft1", "raft", CMU_PACKAGE) if (src / p).is_dir()), None)
+
+
 def tree_facts(src: Path, module) -> dict:
     """What recognises a tree's generation (Generation.recognised_by): its Raft package, the files and packages
-    beside it (labgob appeared in 2018), how its tester imports, how it calls Make."""
-    package = next((p for p in ("raft1", "raft", CMU_PACKAGE) if (src / p).is_dir()), None)
+    beside it (labgob appeared in 2018), how its tester imports, how it builds a peer."""
+    package = find_raft_package(src)
     if package is None:
         return {}
     pkg = src / package
@@ -347,6 +356,8 @@ def tree_facts(src: Path, module) -> dict:
         "imports": import_style(pkg, module),
         "labgob": (src / "labgob").is_dir(),
         "make": "without-persister" if builds_peers_without_persister(pkg) else "with-persister",
+        "api": "NewPeer" if any(re.search(r"\bNewPeer\(", (pkg / f).read_text(errors="replace"))
+                                for f in TESTER_FILES if (pkg / f).is_file()) else "Make",
     }
 
 
@@ -368,7 +379,9 @@ def detect(src: Path) -> Tree:
         raise LabError(f"{src} does not exist; LAB must be the src directory of a lab tree")
     if not src.is_dir():
         raise LabError(f"{src} is not a directory; LAB must be the src directory of a lab tree")
-    module, gomod, directive = go_module(src)
+    package = find_raft_package(src)
+    # The module governing the Raft package's parent: src for MIT trees, src/github.com/cmu440 for CMU's.
+    module, gomod, directive = go_module((src / package).parent if package else src)
     facts = tree_facts(src, module)
     if not facts:
         hint = f" (did you mean LAB={src / 'src'}?)" if (src / "src").is_dir() else ""
@@ -384,8 +397,6 @@ def detect(src: Path) -> Tree:
     generation = recognise(facts)
     if generation is None:
         raise LabError(unknown_generation(pkg, facts))
-    if generation.missing:
-        raise LabError(f"{src} looks like a {generation.name} tree ({generation.courses}), but {generation.missing}")
     if generation.daemons and "src" not in src.resolve().parts:
         raise LabError(f"{src}: the {generation.name} tester finds its daemon through a directory named `src` in "
                        f"the working directory's path; run it from the lab's own src directory")
@@ -409,7 +420,8 @@ def detect(src: Path) -> Tree:
     else:
         packages = [raft_package, *classic_service_packages(src, parts)]
     return Tree(src=src, generation=generation.name, module=module or "", directive=directive,
-                package_dir=pkg, shim=shim, parts=parts, packages=packages, imports=facts["imports"])
+                package_dir=pkg, shim=shim, parts=parts, packages=packages, imports=facts["imports"],
+                import_paths=dict(generation.import_paths))
 
 
 def unknown_generation(pkg: Path, facts: dict) -> str:
@@ -508,6 +520,8 @@ def shim_text(tree: Tree) -> str:
     """The shim with its imports rewritten for the tree: its module name, or GOPATH paths, relative to the package
     ("../labrpc") or from the GOPATH root ("labrpc")."""
     text = tree.shim.read_text()
+    for ours, theirs in (tree.import_paths or {}).items():
+        text = text.replace(f'"{SHIM_MODULE}/{ours}"', f'"{theirs}"')
     if tree.imports == "relative":
         return re.sub(r'"6\.5840/(\w+)"', r'"../\1"', text)
     if tree.imports == "absolute":
@@ -654,17 +668,19 @@ def check_shim_builds(tree: Tree, env: dict, race: str, logdir: Path, packages=N
     for d in [tree.package_dir, *(p.dir for p in packages or ())]:
         if d not in dirs:
             dirs.append(d)
-    targets = ["./" + d.relative_to(tree.src).as_posix() for d in dirs]
+    # From the Raft package's parent: src in MIT trees; in CMU's, the module's root.
+    where = tree.package_dir.parent
+    targets = ["./" + d.relative_to(where).as_posix() for d in dirs]
     cmd = ["go", "test", *([race] if race else []), "-count=1", "-run", "^$", *targets]
     helper = tree.package_dir / HELPER_FILE
     while True:
-        print(f"== lab: {' '.join(cmd)}  (in {tree.src}: does the shim build here?)", flush=True)
-        proc = subprocess.run(cmd, cwd=tree.src, env=env, capture_output=True, text=True, errors="replace")
+        print(f"== lab: {' '.join(cmd)}  (in {where}: does the shim build here?)", flush=True)
+        proc = subprocess.run(cmd, cwd=where, env=env, capture_output=True, text=True, errors="replace")
         if proc.returncode == 0:
             return
         output = proc.stdout + proc.stderr
         errors = compile_errors(output)
-        in_helper = [e for e in errors if (tree.src / e[0]).resolve() == helper.resolve()]
+        in_helper = [e for e in errors if (where / e[0]).resolve() == helper.resolve()]
         if in_helper and HELPER_FILE in GENERATION[tree.generation].course_files and \
                 STAND_IN_MARK not in helper.read_text(errors="replace")[:2000]:
             stand_in_helper(tree, f"{HELPER_FILE}:{in_helper[0][1]}: {in_helper[0][2]}")
@@ -680,7 +696,7 @@ def build_failure(tree: Tree, errors, output: str, log: Path) -> str:
     needs the student's Raft, or else the compiler's first error."""
     extras = {}  # method -> where it is first used (or asked for by the student's interface)
     for file, line, message in errors:
-        in_shim = (tree.src / file).resolve() == tree.target.resolve()
+        in_shim = (tree.package_dir.parent / file).resolve() == tree.target.resolve()
         for pattern in BEYOND_API[1:] if in_shim else BEYOND_API:
             m = pattern.search(message)
             if m and m.group(1) not in extras:
@@ -696,7 +712,7 @@ def build_failure(tree: Tree, errors, output: str, log: Path) -> str:
                 f"extras, so raftcore cannot stand in for that Raft (full output in {log})")
     if errors:
         file, line, message = errors[0]
-        where = (tree.src / file).resolve()
+        where = (tree.package_dir.parent / file).resolve()
         if where.parent == tree.package_dir.resolve() and where.name in GENERATION[tree.generation].course_files:
             return (f"{file}:{line}: {message}: {where.name} is one of the course's tester files, and this one "
                     f"needs something of your own Raft's; put back the course's {where.name} to run it on "

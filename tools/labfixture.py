@@ -20,6 +20,9 @@ GENERATION is one of
   2016            as 2017, but the tests carry no part suffix (TestInitialElection ... TestUnreliableChurn)
   2016-module     a course's copy of 2016 with a module per assignment: go.mod says `module src` (give
                   --module src) and go 1.17, imports "src/labrpc"
+  cmu18           CMU 15-440 Project 2, Fall 2018: GOPATH tree src/github.com/cmu440/{raft,rpc} (rpc is our labrpc
+                  under the tree's package name), the tester in raft/raft_test.go, no Persister, parts 2A-2B
+  cmu21           the same from Fall 2019 on, in `module github.com/cmu440` (go 1.17) at src/github.com/cmu440
   mp2             UIUC ECE428/CS425 MP2: the 2020 layout without persister.go, parts 2A-2B, and a config.go
                   whose tester calls Make(ends, i, applyCh)
 The raft1 generations also get the labs on Raft as a student's tree has them done: our kvsrv1/rpc, kvtest1,
@@ -41,7 +44,10 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 HARNESS = ROOT / "go"
-GENERATIONS = ("2026", "2025", "classic-module", "2020", "2018", "2017", "2016", "2016-module", "mp2")
+GENERATIONS = ("2026", "2025", "classic-module", "2020", "2018", "2017", "2016", "2016-module", "cmu18", "cmu21",
+               "mp2")
+CMU = ("cmu18", "cmu21")
+CMU_ROOT = "github.com/cmu440"  # under src: the CMU trees' packages, and the 2019-23 module's name
 OLD_API = ("2016", "2017", "2016-module")  # the 2016-17 API, run by the shim in go/raft2016
 # Where the 2016-17 fixtures keep our harness's labgob: those trees have no labgob directory.
 HARNESS_GOB = "harnessgob"
@@ -58,7 +64,8 @@ COMMON_TESTS = ("harness_test.go", "lab3a_test.go", "lab3b_test.go", "lab3c_test
 RAFT1_TESTS = COMMON_TESTS + ("local_test.go", "daemon_test.go")
 CLASSIC_TESTS = COMMON_TESTS + ("classic_test.go",)
 # MP2 has no persistence and no snapshots: its tests are 2A and 2B only.
-MP2_TESTS = ("harness_test.go", "lab3a_test.go", "lab3b_test.go", "mp2_test.go")
+MP2_TESTS = ("harness_test.go", "lab3a_test.go", "lab3b_test.go", "memory_test.go", "mp2_test.go")
+CMU_TESTS = {"cmu18": MP2_TESTS[:-1] + ("cmu18_test.go",), "cmu21": MP2_TESTS[:-1] + ("cmu21_test.go",)}
 # The one file the course's Raft tests come in: raft1 trees' raft_test.go, classic trees' test_test.go. Ours are
 # merged into it, so that a fixture's Raft package holds only the course's file names, as a real tree's does.
 COURSE_TEST_FILE = {"2026": "raft_test.go", "2025": "raft_test.go"}
@@ -314,11 +321,16 @@ def rewrite(text: str, module: str) -> str:
     """Points our 6.5840/ imports at the fixture's module, or in GOPATH mode at sibling directories ("../labrpc",
     module "") or the GOPATH root ("labrpc", module GOPATH_ROOT). Our MP2 and 2016-17 shim packages (raftmp2,
     raft2016) are the tree's raft package."""
-    text = text.replace('"6.5840/raftmp2"', '"6.5840/raft"').replace('"6.5840/raft2016"', '"6.5840/raft"')
+    for shim_package in ("raftmp2", "raft2016", "raftcmu18", "raftcmu21"):
+        text = text.replace(f'"6.5840/{shim_package}"', '"6.5840/raft"')
     if module == "":
         return re.sub(r'"6\.5840/(\w+)"', r'"../\1"', text)
     if module == GOPATH_ROOT:
         return re.sub(r'"6\.5840/(\w+)"', r'"\1"', text)
+    if module == CMU_ROOT:
+        # The tree's labrpc is its package rpc: our code keeps calling it labrpc.
+        text = re.sub(r'^(\s*)"6\.5840/labrpc"', rf'\1labrpc "{CMU_ROOT}/rpc"', text, flags=re.M)
+        text = re.sub(r'^import "6\.5840/labrpc"', f'import labrpc "{CMU_ROOT}/rpc"', text, flags=re.M)
     return re.sub(r'"6\.5840/', f'"{module}/', text)
 
 
@@ -495,7 +507,7 @@ def build(generation: str, dest: Path, module: str, skeleton_rsm: bool = False, 
         if generation in ("2026", "2025"):
             gomod += "\n" + re.search(r"^require .*$", (HARNESS / "go.mod").read_text(), re.M).group(0) + "\n"
         (src / "go.mod").write_text(gomod)
-    for pkg in PACKAGES:
+    for pkg in PACKAGES if generation not in CMU else ():  # CMU's sit under github.com/cmu440 (cmu_tree)
         copy_go(HARNESS / pkg, src / pkg, module)
     if generation in ("2026", "2025"):
         copy_course_tests(HARNESS / "raft1", src / "raft1" / COURSE_TEST_FILE[generation], module, RAFT1_TESTS)
@@ -503,6 +515,8 @@ def build(generation: str, dest: Path, module: str, skeleton_rsm: bool = False, 
         copy_services(src, module, skeleton_rsm)
         if racy_rsm:
             racy_rsm_of(src)
+    elif generation in CMU:
+        cmu_tree(src, generation, layout)
     elif generation == "mp2":
         copy_course_tests(HARNESS / "raft1", src / "raft" / CLASSIC_TEST_FILE, module, MP2_TESTS, edit=as_2020)
         (src / "raft" / "config.go").write_text(MP2_CONFIG_GO)
@@ -528,6 +542,25 @@ def build(generation: str, dest: Path, module: str, skeleton_rsm: bool = False, 
     if generation in OLD_API:
         hide_labgob(src, module)
     return src
+
+
+def cmu_tree(src: Path, generation: str, layout: str):
+    """CMU's layout: every package under src/github.com/cmu440, our labrpc as its rpc package, the tester in
+    raft/raft_test.go, no Persister and no labgob."""
+    root = src / CMU_ROOT
+    root.mkdir(parents=True)
+    if generation == "cmu21":
+        (root / "go.mod").write_text(f"module {CMU_ROOT}\n\ngo 1.17\n")
+    for pkg in PACKAGES:
+        copy_go(HARNESS / pkg, root / ("rpc" if pkg == "labrpc" else pkg), CMU_ROOT)
+    rpc = root / "rpc"
+    for f in rpc.glob("*.go"):
+        f.write_text(re.sub(r"^package labrpc$", "package rpc", f.read_text(), count=1, flags=re.M))
+    copy_course_tests(HARNESS / "raft1", root / "raft" / "raft_test.go", CMU_ROOT, CMU_TESTS[generation],
+                      edit=as_2017)
+    student_raft(root / "raft", layout, UTIL_GO, CMU_ROOT)
+    (root / "raft" / "util.go").unlink()  # CMU's raft package holds only raft.go and the tester
+    hide_labgob(root, CMU_ROOT)
 
 
 def hide_labgob(src: Path, module: str):

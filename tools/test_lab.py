@@ -101,13 +101,18 @@ class Refusals(unittest.TestCase):
 
     def test_detects_generations_and_module(self):
         cases = (("2026", "6.5840"), ("2025", "cpsc416-2025w1"), ("2025", "ece419"), ("classic-module", "ece419"),
-                 ("2020", ""), ("2018", ""), ("2017", ""), ("mp2", ""))
-        parts = {"2020": ["2A", "2B", "2C"], "2018": ["2A", "2B", "2C"], "2017": ["2A", "2B", "2C"], "mp2": ["2A", "2B"]}
-        imports = {"2020": '"../labrpc"', "mp2": '"../labrpc"', "2018": '"labrpc"', "2017": '"labrpc"'}
-        detected = {"2017": "2016-17"}
+                 ("2020", ""), ("2018", ""), ("2017", ""), ("cmu18", ""), ("cmu21", "github.com/cmu440"),
+                 ("mp2", ""))
+        parts = {"2020": ["2A", "2B", "2C"], "2018": ["2A", "2B", "2C"], "2017": ["2A", "2B", "2C"], "mp2": ["2A", "2B"],
+                 "cmu18": ["2A", "2B"], "cmu21": ["2A", "2B"]}
+        imports = {"2020": '"../labrpc"', "mp2": '"../labrpc"', "2018": '"labrpc"', "2017": '"labrpc"',
+                   "cmu18": 'labrpc "github.com/cmu440/rpc"', "cmu21": 'labrpc "github.com/cmu440/rpc"'}
+        detected = {"2017": "2016-17", "cmu18": "cmu440-2018", "cmu21": "cmu440-2019"}
         makes = {"mp2": "func Make(peers []*labrpc.ClientEnd, me int, applyCh chan ApplyMsg) *Raft {",
                  "2020": "func Make(peers []*labrpc.ClientEnd, me int, persister *Persister, applyCh chan ApplyMsg) *Raft {"}
         makes["classic-module"] = makes["2018"] = makes["2017"] = makes["2020"]
+        makes["cmu18"] = makes["mp2"]
+        makes["cmu21"] = "func NewPeer(peers []*labrpc.ClientEnd, me int, applyCh chan ApplyCommand) *Raft {"
         for generation, module in cases:
             fx = Fixture(generation, module or "6.5840")
             try:
@@ -115,14 +120,14 @@ class Refusals(unittest.TestCase):
                 self.assertEqual((tree.generation, tree.module), (detected.get(generation, generation), module))
                 self.assertEqual(tree.parts, parts.get(generation, ["3A", "3B", "3C", "3D"]))
                 shim = lab.shim_text(tree)
-                self.assertIn(f'"{module}/labrpc"' if module else imports[generation], shim)
+                self.assertIn(imports.get(generation, f'"{module}/labrpc"'), shim)
                 if module != "6.5840":
                     self.assertNotIn('"6.5840/', shim)
                 self.assertIn(makes.get(generation, "func Make("), shim)
                 self.assertEqual("type ApplyMsg struct" in shim,
-                                 generation in ("classic-module", "2020", "2018", "2017", "mp2"))
-                # The 2016-17 trees have no labgob: their shim must not need it.
-                self.assertEqual('labgob "encoding/gob"' in shim, generation == "2017")
+                                 generation in ("classic-module", "2020", "2018", "2017", "cmu18", "mp2"))
+                # The 2016-17 and CMU trees have no labgob: their shims must not need it.
+                self.assertEqual('labgob "encoding/gob"' in shim, generation in ("2017", "cmu18", "cmu21"))
             finally:
                 fx.close()
 
@@ -157,13 +162,12 @@ class Refusals(unittest.TestCase):
         for g in lab.GENERATIONS:
             self.assertIn(f"| {g.name} | {g.courses} |", proc.stdout)
 
-    def test_generation_without_a_shim_is_one_line(self):
-        """A CMU 15-440 tree is named, with what is missing, before anything runs."""
+    def test_cmu_tree_without_tests_is_one_line(self):
         with tempfile.TemporaryDirectory(prefix="labtree-") as d:
             raft = Path(d) / "src" / "github.com" / "cmu440" / "raft"
             raft.mkdir(parents=True)
             (raft / "raft_test.go").write_text('package raft\n\nimport "github.com/cmu440/rpc"\n')
-            self.refused(raft.parents[2], "looks like a cmu440 tree", "no shim yet")
+            self.refused(raft.parents[2], "no Test", "raft_test.go")
 
     def test_2016_tests_without_parts_take_2017s_grouping(self):
         fx = Fixture("2016")
@@ -453,14 +457,17 @@ class Runs(unittest.TestCase):
 
     def test_each_generation_passes_and_restores(self):
         cases = (("2026", "6.5840"), ("2025", "cpsc416-2025w1"), ("classic-module", "ece419"), ("2020", ""),
-                 ("2018", ""), ("2017", ""), ("2016", ""), ("2016-module", "src"), ("mp2", ""))
-        detected = {"2017": "2016-17", "2016": "2016-17", "2016-module": "2016-17"}
+                 ("2018", ""), ("2017", ""), ("2016", ""), ("2016-module", "src"), ("cmu18", ""),
+                 ("cmu21", "github.com/cmu440"), ("mp2", ""))
+        detected = {"2017": "2016-17", "2016": "2016-17", "2016-module": "2016-17", "cmu18": "cmu440-2018",
+                    "cmu21": "cmu440-2019"}
         for generation, module in cases:
             with self.subTest(generation=generation):
                 fx = Fixture(generation, module or "6.5840")
                 try:
                     quick = {"2020": "TestBasicAgree2B", "2018": "TestBasicAgree2B", "2017": "TestBasicAgree2B",
-                             "mp2": "TestBasicAgree2B", "2016": "TestBasicAgree",
+                             "mp2": "TestBasicAgree2B", "2016": "TestBasicAgree", "cmu18": "TestBasicAgree2B",
+                             "cmu21": "TestBasicAgree2B",
                              "2016-module": "TestBasicAgree"}.get(generation, QUICK)
                     proc = run_lab("--lab", str(fx.src), "--run", quick)
                     self.assertEqual(proc.returncode, 0, proc.stdout[-3000:] + proc.stderr)
@@ -475,7 +482,7 @@ class Runs(unittest.TestCase):
     def test_classic_shims_vet_in_their_trees(self):
         """The shims compile, and go vet passes, under each classic tree's language: go 1.15 in a module, the
         toolchain's own in GOPATH mode."""
-        for generation in ("classic-module", "2016", "mp2"):
+        for generation in ("classic-module", "2016", "cmu21", "mp2"):
             with self.subTest(generation=generation):
                 fx = Fixture(generation)
                 try:
@@ -484,8 +491,8 @@ class Runs(unittest.TestCase):
                     lab.set_tree_env(tree, env)
                     lab.install(tree)
                     try:
-                        proc = subprocess.run(["go", "vet", "./raft/"], cwd=fx.src, env=env, capture_output=True,
-                                              text=True, timeout=600)
+                        proc = subprocess.run(["go", "vet", "./raft/"], cwd=tree.package_dir.parent, env=env,
+                                              capture_output=True, text=True, timeout=600)
                     finally:
                         lab.restore(tree)
                     self.assertEqual(proc.returncode, 0, proc.stdout + proc.stderr)

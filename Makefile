@@ -7,8 +7,8 @@
 #   make test                   every test, in this order: cargo (core, simulator, driver, ABI); the header and
 #                               the generated classic shims are current; the C embedding test; test-cpp; the Go
 #                               shim on our lab harness under -race (peers in the test process, one process per
-#                               peer, the classic and MP2 shims, a cgocheck2 pass) and our rsm and key/value
-#                               service on it in both modes, histories checked with porcupine; the tools' tests
+#                               peer, the classic, MP2, CMU and 2016-17 shims, a cgocheck2 pass) and our rsm and
+#                               key/value service on it in both modes, histories checked with porcupine; the tools' tests
 #                               (make lab on fake trees of each generation, make dslabs, stress, the log viewer);
 #                               each fuzz target briefly (fuzz-ci)
 #   make test-cpp               raftcore.hpp's own test (also as C++14), the 11 dslabs-cpp scenarios in C++ and the

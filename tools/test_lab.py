@@ -479,6 +479,20 @@ class Runs(unittest.TestCase):
                 finally:
                     fx.close()
 
+    def test_course_copy_with_part_a_to_d_passes_and_restores(self):
+        fx = Fixture("classic-module", "CS443-PA-Raft")
+        try:
+            test_file = fx.src / "raft" / "test_test.go"
+            test_file.write_text(re.sub(r"(?m)^(func Test\w*?)3([A-D])\(", r"\g<1>Part\2(", test_file.read_text()))
+            fx.before = digest(fx.src)
+            proc = run_lab("--lab", str(fx.src), "--part", "partb", "--run", "TestBasicAgreePartB")
+            self.assertEqual(proc.returncode, 0, proc.stdout[-3000:] + proc.stderr)
+            self.assertRegex(proc.stdout, r"TestBasicAgreePartB\s+PASS")
+            self.assertIn("1/1 passed", proc.stdout)
+            self.assertTrue(fx.unchanged(), "the tree changed")
+        finally:
+            fx.close()
+
     def test_classic_shims_vet_in_their_trees(self):
         """The shims compile, and go vet passes, under each classic tree's language: go 1.15 in a module, the
         toolchain's own in GOPATH mode."""

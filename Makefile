@@ -31,6 +31,8 @@
 #   make fuzz T=<target> S=60   one fuzz target (fuzz/) for S seconds; make fuzz-ci runs each briefly
 #   make lint                   rustfmt check and clippy
 #   make bench                  the core against raft-rs, persist cost, C and Go boundary costs (docs/PERFORMANCE.md)
+#   make bench-lab [RUNS=3]     the lab's 28 Raft tests RUNS times, one after another (LAB=dir: a real tree; PEERS=):
+#                               per test mean and max RPCs and seconds beside the handout's, and CPU per run
 #
 # Libraries are found through the rpath that raftcore.pc adds, never through LD_LIBRARY_PATH.
 
@@ -89,7 +91,7 @@ HEADER := $(ROOT)/include/raftcore.h
 C_TEST_DIR := $(TARGET_DIR)/c-test
 
 .PHONY: build lib header header-check pc install test test-rust test-c test-go test-tools shims shim-check lab stress \
-	lab-restore lab-generations sim lint bench clean
+	lab-restore lab-generations sim lint bench bench-lab clean
 
 build: check-prereqs lib header pc check-pkg-config
 
@@ -101,7 +103,7 @@ RUST_MIN = 1.82
 test: PREREQS = rust go cc c++ pkg-config python3
 test bench: RUST_MIN = 1.85
 bench: PREREQS = rust go cc pkg-config
-lab stress dslabs: PREREQS = rust go cc pkg-config python3
+lab stress dslabs bench-lab: PREREQS = rust go cc pkg-config python3
 
 .PHONY: check-prereqs
 check-prereqs:
@@ -199,6 +201,11 @@ N ?= 10
 W ?=
 stress: build
 	$(GO_ENV) python3 '$(ROOT)/tools/stress.py' --lab '$(LAB)' --run '$(RUN)' --part '$(PART)' -n $(N) $(if $(W),-w $(W))
+
+# A benchmark, not a test: whole `make lab` runs, one after another, tabulated for docs/PERFORMANCE.md.
+RUNS ?= 3
+bench-lab: build
+	$(GO_ENV) python3 '$(ROOT)/tools/benchlab.py' -n '$(RUNS)' --lab '$(LAB)' --run '$(RUN)' --peers '$(PEERS)'
 
 lab-restore:
 	python3 '$(ROOT)/tools/lab.py' --lab '$(LAB)' --restore

@@ -24,6 +24,8 @@ import signal
 import subprocess
 import sys
 import tempfile
+import threading
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -738,26 +740,79 @@ def build_daemon(tree: Tree, env: dict, race: bool, packages=None):
         if not (tree.src / "main" / f"{name}.go").is_file():
             raise LabError(f"{tree.src}/main/{name}.go is missing: the {tree.generation} tests start that daemon")
         cmd = ["go", "build", *(["-race"] if race else []), "-o", f"main/{name}", f"main/{name}.go"]
-        if run(cmd, tree.src, env) != 0:
+        if run(cmd, tree.src, env)[0] != 0:
             raise LabError(f"building main/{name} failed (output above)")
 
 
-def run(cmd, cwd, env, log_path=None):
-    """Runs cmd, streaming its output (and copying it to log_path); returns the exit status."""
+def run(cmd, cwd, env, log_path=None, hang_after=None, log_mode="w"):
+    """Runs cmd, streaming its output (and copying it to log_path); returns (exit status, the test that hung or
+    None). With hang_after, a test that runs longer than that many seconds is ended with SIGQUIT: the binary
+    prints every goroutine's stack into the log and exits, and the caller may run the tests it did not reach."""
     print(f"== lab: {' '.join(cmd)}  (in {cwd})", flush=True)
     # Its own session, so that on Ctrl-C or SIGTERM the whole group (go, the test binary, any peer daemons) can be
     # stopped before the tree is restored.
     p = subprocess.Popen(cmd, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
                          errors="replace", start_new_session=True)
+    watch = HangWatch(p, hang_after) if hang_after else None
     try:
-        with open(log_path or os.devnull, "w") as log:
+        with open(log_path or os.devnull, log_mode) as log:
             for line in p.stdout:
+                if watch:
+                    watch.saw(line)
                 sys.stdout.write(line)
                 log.write(line)
-        return p.wait()
+            status = p.wait()
+            hung = watch.stop() if watch else None
+            if hung:
+                log.write(f"{labtable.HUNG_MARK} {hung} after {hang_after}s\n")
+        return status, hung
     except BaseException:
+        if watch:
+            watch.stop()
         stop_group(p)
         raise
+
+
+class HangWatch:
+    """Ends a go test run whose current test has run past the limit. The go command ignores SIGQUIT (it leaves it
+    to the test binary), so the signal goes to the whole group: the test binary and any peer daemons dump their
+    goroutines and exit, and go reports the package failed."""
+
+    def __init__(self, p, limit):
+        self.p, self.limit = p, limit
+        self.lock = threading.Lock()
+        self.test, self.since, self.hung = None, 0.0, None
+        self.done = threading.Event()
+        self.thread = threading.Thread(target=self.watch, daemon=True)
+        self.thread.start()
+
+    def saw(self, line: str):
+        m = labtable.RUN.match(line.rstrip("\n"))
+        with self.lock:
+            if m:
+                self.test, self.since = m.group(1), time.monotonic()
+            elif labtable.RESULT.match(line):
+                self.test = None
+
+    def watch(self):
+        while not self.done.wait(min(5, self.limit / 2)):
+            with self.lock:
+                test, since = self.test, self.since
+            if test and time.monotonic() - since > self.limit:
+                with self.lock:
+                    self.hung = test
+                print(f"\n== lab: {test} has run for {self.limit} s (the lab gives a test 120): ending it with "
+                      f"SIGQUIT, its goroutines go to the log; the part's other tests run after it", flush=True)
+                try:
+                    os.killpg(self.p.pid, signal.SIGQUIT)
+                except ProcessLookupError:
+                    pass
+                return
+
+    def stop(self):
+        self.done.set()
+        self.thread.join()
+        return self.hung
 
 
 def stop_group(p):
@@ -788,15 +843,25 @@ def drop_skeletons(src: Path, runs):
 
 
 def run_parts(runs, env, race, logdir):
-    """Runs each (package, regex) in its package; returns the logs."""
+    """Runs each (package, regex) in its package; returns the logs. A test that hangs is ended after HANG_AFTER,
+    and the part's tests it kept from running run after it, into the same log."""
     logs = []
     for package, regex in runs:
         name = re.sub(r"[^A-Za-z0-9_]", "_", f"{package.rel}-{regex}")
         log = logdir / f"{len(logs):02d}-{name}.log"
         logs.append(log)
-        cmd = ["go", "test", "-v", *([race] if race else []), "-count=1", "-timeout", PART_TIMEOUT, "-run", regex,
-               "."]
-        run(cmd, package.dir, env, log)
+        selected, mode = regex, "w"
+        while True:
+            cmd = ["go", "test", "-v", *([race] if race else []), "-count=1", "-timeout", PART_TIMEOUT, "-run",
+                   selected, "."]
+            _, hung = run(cmd, package.dir, env, log, hang_after(env), mode)
+            if not hung:
+                break
+            reached = set(test_results(log))
+            left = [t for t in package.tests if go_regex_matches(regex, t) and t not in reached]
+            if not left:
+                break
+            selected, mode = f"^({'|'.join(left)})$", "a"
     return logs
 
 
@@ -807,13 +872,27 @@ MAX_COMPARED = 6  # failing service tests run again on the student's own Raft; e
 # One test run again for the comparison: the slowest lab test takes about a minute under the race detector, so a
 # test that hung (and made the whole part wait for PART_TIMEOUT) costs minutes here, not half an hour per run.
 COMPARE_TIMEOUT = "5m"
+# A test still running after this many seconds has hung (the lab fails any test past 2 minutes; the slowest pass
+# in about 1.5 under -race on 2 cores): it is ended, and the rest of its part runs, instead of the part waiting for
+# PART_TIMEOUT with its other tests never run. RAFTCORE_HANG_AFTER overrides it.
+HANG_AFTER = 300
+
+
+def hang_after(env) -> int:
+    text = env.get("RAFTCORE_HANG_AFTER", "")
+    if not text:
+        return HANG_AFTER
+    if not text.isdigit() or int(text) < 1:
+        raise LabError(f"RAFTCORE_HANG_AFTER={text!r}: give the seconds after which a test counts as hung")
+    return int(text)
 
 
 def test_results(log: Path) -> dict:
     """test -> PASS, FAIL or CRASH (no verdict line: the binary died or timed out) from one go test -v log."""
     with open(log, encoding="utf-8", errors="replace") as f:
         order, tests, _ = labtable.parse(f)
-    return {t: {"PASS": "PASS", "FAIL": "FAIL", "SKIP": "SKIP"}.get(tests[t]["result"], "CRASH") for t in order}
+    return {t: {"PASS": "PASS", "FAIL": "FAIL", "SKIP": "SKIP", "HUNG": "HUNG"}.get(tests[t]["result"], "CRASH")
+            for t in order}
 
 
 def failed_service_tests(tree: Tree, runs, logs):
@@ -821,7 +900,7 @@ def failed_service_tests(tree: Tree, runs, logs):
     failed = []
     for (package, _), log in zip(runs, logs):
         if package.dir != tree.package_dir:
-            failed.extend((package, t) for t, r in test_results(log).items() if r in ("FAIL", "CRASH"))
+            failed.extend((package, t) for t, r in test_results(log).items() if r in ("FAIL", "CRASH", "HUNG"))
     return failed
 
 

@@ -29,6 +29,9 @@ HANDOUT = {
     "TestSnapshotInstallUnCrash3D": (66.2, 717), "TestSnapshotAllCrash3D": (20.4, 244),
     "TestSnapshotInit3D": (7.4, 79),
 }
+# What make lab writes into a log after ending a test that hung (tools/lab.py HangWatch).
+HUNG_MARK = "== lab: hung:"
+HUNG = re.compile(r"^" + re.escape(HUNG_MARK) + r" (Test\S+) after (\d+)s")
 PACKAGE_FAIL = re.compile(r"^(FAIL|panic:|fatal error:|\*\*\* Test killed)")
 
 
@@ -63,6 +66,14 @@ def parse(lines):
             if name not in order:
                 order.append(name)
             row["result"], row["seconds"] = m.group(1), float(m.group(3))
+            continue
+        m = HUNG.match(line)
+        if m:
+            row = tests.setdefault(m.group(1), {"result": "", "seconds": None, "peers": "", "rpcs": "", "ops": ""})
+            if m.group(1) not in order:
+                order.append(m.group(1))
+            row["result"], row["seconds"] = "HUNG", float(m.group(2))
+            crashed = True
             continue
         if PACKAGE_FAIL.match(line):
             crashed = True

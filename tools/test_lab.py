@@ -662,6 +662,24 @@ class Runs(unittest.TestCase):
         finally:
             fx.close()
 
+    def test_a_hung_test_is_ended_and_the_rest_of_its_part_runs(self):
+        """With the hang limit below FollowerFailure3B's few seconds, that test counts as hung: it is ended with its
+        goroutines in the log, and ConcurrentStarts3B, which go test would have run after it, still runs."""
+        fx = Fixture("2025")
+        try:
+            proc = subprocess.run([*LAB, "--lab", str(fx.src), "--run", "TestFollowerFailure3B|TestConcurrentStarts3B"],
+                                  capture_output=True, text=True, timeout=600,
+                                  env=dict(os.environ, RAFTCORE_HANG_AFTER="2"))
+            self.assertEqual(proc.returncode, 1, proc.stdout[-3000:] + proc.stderr)
+            self.assertIn("TestFollowerFailure3B has run for 2 s", proc.stdout)
+            self.assertIn("goroutine ", proc.stdout)
+            self.assertRegex(proc.stdout, r"TestFollowerFailure3B\s+HUNG")
+            self.assertRegex(proc.stdout, r"TestConcurrentStarts3B\s+PASS")
+            self.assertRegex(proc.stdout, r"-run \^\(TestConcurrentStarts3B\)\$")
+            self.assertTrue(fx.unchanged(), "the tree changed")
+        finally:
+            fx.close()
+
     def test_failed_run_restores(self):
         fx = Fixture("2025")
         try:

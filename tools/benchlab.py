@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Runs the lab's Raft tests N times and tabulates RPCs and seconds per test next to the handout's reference run.
 
-Usage (normally through `make bench-lab [N=3] [LAB=<lab src dir>] [RUN=<part or regex>] [PEERS=process|local]`):
+Usage (normally through `make bench-lab [RUNS=3] [LAB=<lab src dir>] [RUN=<part or regex>] [PEERS=process|local]`):
     tools/benchlab.py -n 3                       the bundled harness, one process per peer (the 2026 tester's model)
     tools/benchlab.py -n 3 --lab ~/6.5840/src    a real lab tree, through `make lab`'s own flow (shim in, restored)
 

@@ -869,9 +869,9 @@ def run_parts(runs, env, race, logdir):
 # command commits a heartbeat or two after Start, as in a typical student's Raft, instead of at once.
 PACING_ENV = {"RAFTCORE_PACING": "heartbeat"}
 MAX_COMPARED = 6  # failing service tests run again on the student's own Raft; each run costs up to minutes
-# One test run again for the comparison: the slowest lab test takes about a minute under the race detector, so a
-# test that hung (and made the whole part wait for PART_TIMEOUT) costs minutes here, not half an hour per run.
-COMPARE_TIMEOUT = "5m"
+# One test run again for the comparison ends as HUNG after HANG_AFTER like any other; go test's own timeout is only
+# the backstop behind that watch.
+COMPARE_TIMEOUT = "10m"
 # A test still running after this many seconds has hung (the lab fails any test past 2 minutes; the slowest pass
 # in about 1.5 under -race on 2 cores): it is ended, and the rest of its part runs, instead of the part waiting for
 # PART_TIMEOUT with its other tests never run. RAFTCORE_HANG_AFTER overrides it.
@@ -896,11 +896,12 @@ def test_results(log: Path) -> dict:
 
 
 def failed_service_tests(tree: Tree, runs, logs):
-    """(package, test) of each test of a service package (not the Raft package's own) that failed on raftcore."""
+    """(package, test, result) of each test of a service package (not the Raft package's own) that failed on
+    raftcore."""
     failed = []
     for (package, _), log in zip(runs, logs):
         if package.dir != tree.package_dir:
-            failed.extend((package, t) for t, r in test_results(log).items() if r in ("FAIL", "CRASH", "HUNG"))
+            failed.extend((package, t, r) for t, r in test_results(log).items() if r in ("FAIL", "CRASH", "HUNG"))
     return failed
 
 
@@ -908,13 +909,13 @@ def run_one(package: Package, test: str, env: dict, race: str, logdir: Path, lab
     log = logdir / f"compare-{label}-{test}.log"
     cmd = ["go", "test", "-v", *([race] if race else []), "-count=1", "-timeout", COMPARE_TIMEOUT, "-run",
            f"^{test}$", "."]
-    run(cmd, package.dir, env, log)
+    run(cmd, package.dir, env, log, hang_after(env))
     return test_results(log).get(test, "CRASH")
 
 
 def whose_bug(again: str, paced: str, own: str) -> str:
     """What the three runs of a test that failed on raftcore say about where the bug is."""
-    if own not in ("PASS", "FAIL", "CRASH"):
+    if own not in ("PASS", "FAIL", "CRASH", "HUNG"):
         return "your own Raft could not be run, so this says nothing yet"
     if own != "PASS":
         return "fails on your own Raft too: a bug in the service (or a flaky test), not in Raft"
@@ -937,15 +938,15 @@ def compare(tree: Tree, failed, env: dict, race: str, logdir: Path):
         print(f"== lab: comparing the first {MAX_COMPARED} of {len(failed)} failed service tests", flush=True)
         failed = failed[:MAX_COMPARED]
     rows = []
-    for package, test in failed:
+    for package, test, first in failed:
         print(f"== lab: whose bug? {test} again on raftcore, then with commits paced by heartbeats", flush=True)
-        rows.append([package, test, run_one(package, test, env, race, logdir, "raftcore"),
+        rows.append([package, test, first, run_one(package, test, env, race, logdir, "raftcore"),
                      run_one(package, test, dict(env, **PACING_ENV), race, logdir, "paced")])
     restore(tree)
     print(f"== lab: whose bug? your own Raft back in {tree.package_dir} for the same tests", flush=True)
     own_error = None
     try:
-        build_daemon(tree, env, bool(race), list({p.rel: p for p, _ in failed}.values()))
+        build_daemon(tree, env, bool(race), list({p.rel: p for p, _, _ in failed}.values()))
     except LabError as e:
         own_error = e
         print(f"== lab: your own Raft could not be run: {e}", flush=True)
@@ -954,8 +955,8 @@ def compare(tree: Tree, failed, env: dict, race: str, logdir: Path):
     width = max(len(r[1]) for r in rows)
     print(f"\n== lab: whose bug? each failed service test again (logs in {logdir})")
     print(f"{'test':<{width}}  first  again  paced  your Raft  verdict")
-    for package, test, again, paced, own in rows:
-        print(f"{test:<{width}}  FAIL   {again:<5}  {paced:<5}  {own[:9]:<9}  {whose_bug(again, paced, own)}")
+    for package, test, first, again, paced, own in rows:
+        print(f"{test:<{width}}  {first:<5}  {again:<5}  {paced:<5}  {own[:9]:<9}  {whose_bug(again, paced, own)}")
 
 
 def table(logs, skipped) -> int:

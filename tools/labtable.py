@@ -8,13 +8,14 @@ any test failed or if no test ran, so a caller can use it as the verdict of a ru
 import re
 import sys
 
-RUN = re.compile(r"^=== RUN\s+(Test\S+)$")
+# Subtests (TestBasic/Move) are not rows: their test's own verdict covers them.
+RUN = re.compile(r"^=== RUN\s+(Test[^\s/]+)$")
 PASSED = re.compile(
     r"\.\.\. Passed --\s+(?:time\s+)?([\d.]+)s?\s+(?:#peers\s+)?(\d+)\s+(?:#RPCs\s+)?(\d+)\s+(?:#Ops\s+)?(\d+)"
 )
 # The 2020 tester prints bare numbers: time, peers, RPCs, bytes, commands agreed.
 PASSED_2020 = re.compile(r"\.\.\. Passed --\s+([\d.]+)\s+(\d+)\s+(\d+)\s+(\d+)\s+(\d+)\s*$")
-RESULT = re.compile(r"^\s*--- (PASS|FAIL|SKIP): (Test\S+) \(([\d.]+)s\)")
+RESULT = re.compile(r"^\s*--- (PASS|FAIL|SKIP): (Test[^\s/]+) \(([\d.]+)s\)")
 # The 2026 Lab 3 handout's sample run (-race, wall-clock): seconds and RPCs per test, for comparison only.
 HANDOUT = {
     "TestInitialElection3A": (3.5, 32), "TestReElection3A": (6.2, 68), "TestManyElections3A": (9.8, 684),

@@ -234,6 +234,17 @@ class Refusals(unittest.TestCase):
         self.assertEqual((order, crashed), (["TestBasicAgree2B"], False))
         self.assertEqual((tests["TestBasicAgree2B"]["rpcs"], tests["TestBasicAgree2B"]["ops"]), ("16", "3"))
 
+    def test_subtests_are_not_rows_and_a_hung_test_is(self):
+        """The 2024 shard controller's tests have subtests: one row per test, as the lab counts them. A test make
+        lab ended as hung is a failing row of its own."""
+        lines = ["=== RUN   TestBasic\n", "=== RUN   TestBasic/Move\n", "    --- PASS: TestBasic/Move (0.50s)\n",
+                 "--- PASS: TestBasic (1.20s)\n", "=== RUN   TestStuck4B\n", "SIGQUIT: quit\n", "FAIL\tkvraft\t301s\n",
+                 f"{lab.labtable.HUNG_MARK} TestStuck4B after 300s\n"]
+        order, tests, crashed = lab.labtable.parse(lines)
+        self.assertEqual(order, ["TestBasic", "TestStuck4B"])
+        self.assertEqual((tests["TestBasic"]["result"], tests["TestStuck4B"]["result"]), ("PASS", "HUNG"))
+        self.assertTrue(crashed)
+
     def test_leftover_install_is_refused_then_restored(self):
         fx = Fixture("2025")
         try:

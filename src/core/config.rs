@@ -21,6 +21,9 @@ pub struct Config {
     pub seed: u64,
     /// When a leader sends new entries and commit indices; see [`Pacing`].
     pub pacing: Pacing,
+    /// Ticks per request a follower may be sent with new proposals once it has had two back to back: under a
+    /// steady stream of proposals, those made in between ride together.
+    pub append_refill_ticks: u32,
 }
 
 /// When a leader sends what followers lack.
@@ -69,6 +72,7 @@ impl Config {
             election_ticks_max: 50,
             seed,
             pacing: Pacing::Prompt,
+            append_refill_ticks: 2,
         }
     }
 
@@ -82,6 +86,9 @@ impl Config {
         }
         if self.election_ticks_min <= self.heartbeat_ticks {
             return Err(ConfigError::BadTiming("election_ticks_min must exceed heartbeat_ticks"));
+        }
+        if self.append_refill_ticks == 0 {
+            return Err(ConfigError::BadTiming("append_refill_ticks must be at least 1"));
         }
         if self.election_ticks_max < self.election_ticks_min {
             return Err(ConfigError::BadTiming("election_ticks_max must be at least election_ticks_min"));

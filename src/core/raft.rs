@@ -155,7 +155,36 @@ struct Progress {
     probing: bool,
     /// The commit index the follower was last told, so a commit advance is announced at once.
     commit_sent: Index,
+    /// AppendEntries carrying new proposals this follower may still be sent at once; see `APPEND_BURST`.
+    append_tokens: u32,
+    /// The tick (`Raft::now`) of the last request sent to this follower.
+    last_sent: u64,
+    /// The tick of the last reply from this follower.
+    last_heard: u64,
+    /// The unanswered request was sent again (`retransmit`); only a reply or a heartbeat allows another.
+    resent: bool,
+    /// Heartbeats in a row that found a request unanswered.
+    silent_heartbeats: u32,
 }
+
+/// Heartbeats in a row that probe a follower which stopped answering; after them it is probed every other
+/// heartbeat. A follower cut off for a moment (a lost message, a short partition) is found again as soon as
+/// before; one cut off for longer (the lab parts its peers for seconds) costs half the probes, and still hears
+/// from the leader within two heartbeats once it is back, less than the shortest election timeout.
+const SILENT_HEARTBEATS_PROBED: u32 = 4;
+
+/// Ticks after which an unanswered request to a follower that has been answering is sent again: past the lab's
+/// longest round trip on its unreliable network (up to 27 ms each way, plus the handler), and well before the
+/// next heartbeat, which would otherwise be the only retransmission and so set the latency of every lost request.
+const RETRANSMIT_TICKS: u64 = 6;
+
+/// Requests carrying new proposals that a follower may be sent back to back; after that, one per
+/// `Config::append_refill_ticks`. Two let a burst of `Start`s go out as a request and its follow-up, as before;
+/// a steady stream of proposals from many clients (the lab's churn: each client proposes again as soon as it sees
+/// its last command committed) then costs one request per refill instead of one per proposal, the ones between
+/// riding together. Heartbeats, snapshots, commit announcements and the retries of a follower's rejection do
+/// not wait for a token.
+const APPEND_BURST: u32 = 2;
 
 /// One Raft peer as a deterministic state machine.
 #[derive(Debug)]
@@ -187,6 +216,8 @@ pub struct Raft {
     heartbeat_elapsed: u32,
     /// Leader ticks since the commit index last advanced; see `announce_commit`.
     ticks_since_commit: u32,
+    /// Ticks since this peer started: the clock of the per-follower state.
+    now: u64,
 
     dirty: bool,
     /// Proposals appended since the last Ready that idle followers have not been sent yet.
@@ -216,6 +247,7 @@ impl Raft {
             election_timeout: 0,
             heartbeat_elapsed: 0,
             ticks_since_commit: 0,
+            now: 0,
             dirty: false,
             proposals_unsent: false,
             out: Ready::default(),
@@ -262,12 +294,20 @@ impl Raft {
 
     /// Advances logical time by one tick: heartbeats on a leader, the election timeout elsewhere.
     pub fn tick(&mut self) {
+        self.now += 1;
         if self.role == Role::Leader {
+            if self.now % u64::from(self.cfg.append_refill_ticks) == 0 {
+                for p in &mut self.progress {
+                    p.append_tokens = (p.append_tokens + 1).min(APPEND_BURST);
+                }
+            }
             self.heartbeat_elapsed += 1;
             if self.heartbeat_elapsed >= self.cfg.heartbeat_ticks {
                 self.heartbeat_elapsed = 0;
-                self.broadcast_append(false);
+                self.heartbeat();
             } else if self.cfg.pacing == Pacing::Prompt {
+                self.retransmit();
+                self.send_held_proposals();
                 self.ticks_since_commit = self.ticks_since_commit.saturating_add(1);
                 if self.ticks_since_commit >= self.commit_announce_ticks() {
                     self.announce_commit();
@@ -363,7 +403,7 @@ impl Raft {
     /// long as the log, so a host that writes it from here saves one copy of it per persist.
     pub fn take_ready_in_place(&mut self) -> (Ready, bool) {
         if std::mem::take(&mut self.proposals_unsent) && self.role == Role::Leader {
-            self.broadcast_append(true);
+            self.send_new_proposals();
         }
         let ready = std::mem::take(&mut self.out);
         let persist = std::mem::take(&mut self.dirty);
@@ -478,11 +518,22 @@ impl Raft {
         self.leader = Some(self.cfg.me);
         let next_index = self.log.last_index() + 1;
         for p in &mut self.progress {
-            *p = Progress { next_index, match_index: 0, outstanding: 0, probing: false, commit_sent: 0 };
+            *p = Progress {
+                next_index,
+                match_index: 0,
+                outstanding: 0,
+                probing: false,
+                commit_sent: 0,
+                append_tokens: APPEND_BURST,
+                last_sent: self.now,
+                last_heard: self.now,
+                resent: false,
+                silent_heartbeats: 0,
+            };
         }
         self.heartbeat_elapsed = 0;
         // Figure 2, Leaders: upon election, send initial empty AppendEntries (heartbeat) to each server.
-        self.broadcast_append(false);
+        self.broadcast_append();
     }
 
     fn handle_request_vote(&mut self, m: RequestVote) -> RequestVoteReply {
@@ -543,20 +594,103 @@ impl Raft {
         };
         let p = &mut self.progress[peer as usize];
         p.outstanding = p.outstanding.saturating_add(1);
+        p.last_sent = self.now;
         self.out.messages.push((peer, request));
     }
 
-    /// Sends every follower what it lacks; with `only_idle`, skips followers that have a request out.
-    fn broadcast_append(&mut self, only_idle: bool) {
+    /// Sends a follower the proposals it lacks if it has a token for them (`APPEND_BURST`); otherwise they wait
+    /// for the tick that brings one (`send_held_proposals`) or for the next heartbeat.
+    fn send_proposals(&mut self, peer: PeerId) {
+        let p = &mut self.progress[peer as usize];
+        if p.append_tokens > 0 {
+            p.append_tokens -= 1;
+            self.send_append(peer);
+        }
+    }
+
+    /// Sends again, once, a request that a follower which was answering a heartbeat ago has not answered within
+    /// `RETRANSMIT_TICKS`, if it carried entries or a commit index the follower lacks: on a lossy network a lost
+    /// request or reply then costs a short wait instead of a heartbeat interval. A follower cut off for longer
+    /// waits for the heartbeat's probe, as before.
+    fn retransmit(&mut self) {
+        let last_index = self.log.last_index();
+        for peer in self.other_peers() {
+            let p = &self.progress[peer as usize];
+            let lost = p.outstanding > 0 && !p.resent && self.now - p.last_sent >= RETRANSMIT_TICKS;
+            let answering = self.now - p.last_heard <= u64::from(self.cfg.heartbeat_ticks);
+            if lost && answering && (p.next_index <= last_index || self.has_commit_to_learn(peer)) {
+                let p = &mut self.progress[peer as usize];
+                p.outstanding = 0;
+                p.resent = true;
+                self.send_append(peer);
+            }
+        }
+    }
+
+    /// On a tick between heartbeats: idle followers that lack entries and have a token again get them.
+    fn send_held_proposals(&mut self) {
+        let last_index = self.log.last_index();
+        for peer in self.other_peers() {
+            let p = &self.progress[peer as usize];
+            if p.outstanding == 0 && p.next_index <= last_index && p.append_tokens > 0 {
+                self.send_proposals(peer);
+            }
+        }
+    }
+
+    /// Figure 2, Leaders: "repeat during idle periods to prevent election timeouts". A follower sent a request
+    /// within the last half heartbeat that answered it, and that lacks neither entries nor a commit index it could
+    /// apply, has heard from this leader recently enough: it is skipped, so that a busy leader's traffic is its
+    /// heartbeat. A follower silent for long is probed less often (`SILENT_HEARTBEATS_PROBED`). Either way a
+    /// follower hears from the leader within two heartbeats, so both are done only where the shortest election
+    /// timeout is at least that long (the defaults: three).
+    fn heartbeat(&mut self) {
+        let last_index = self.log.last_index();
+        let may_skip = self.cfg.election_ticks_min >= 2 * self.cfg.heartbeat_ticks;
+        for peer in self.other_peers() {
+            let p = &self.progress[peer as usize];
+            let recent = self.now.saturating_sub(p.last_sent) < u64::from(self.cfg.heartbeat_ticks / 2);
+            let lacks_nothing = p.next_index > last_index && !self.has_commit_to_learn(peer);
+            if may_skip && recent && p.outstanding == 0 && lacks_nothing {
+                continue;
+            }
+            let p = &mut self.progress[peer as usize];
+            if p.outstanding > 0 && may_skip {
+                p.silent_heartbeats += 1;
+                if p.silent_heartbeats > SILENT_HEARTBEATS_PROBED && p.silent_heartbeats % 2 == 0 {
+                    continue;
+                }
+            }
+            // A heartbeat also recovers from lost messages, whose replies would never bring the count down.
+            p.probing = p.outstanding > 0;
+            p.outstanding = 0;
+            p.resent = false;
+            self.send_append(peer);
+        }
+    }
+
+    /// Whether a follower would apply more if told the commit index: it holds entries past what it was told.
+    fn has_commit_to_learn(&self, peer: PeerId) -> bool {
+        let p = &self.progress[peer as usize];
+        p.commit_sent < self.commit_index.min(p.match_index)
+    }
+
+    /// Sends every follower what it lacks, as a new leader's first heartbeat: lost messages of an earlier term
+    /// are forgotten.
+    fn broadcast_append(&mut self) {
         for peer in self.other_peers() {
             let p = &mut self.progress[peer as usize];
-            if !only_idle {
-                // A heartbeat also recovers from lost messages, whose replies would never bring the count down.
-                p.probing = p.outstanding > 0;
-                p.outstanding = 0;
-            }
-            if p.outstanding == 0 {
-                self.send_append(peer);
+            p.probing = false;
+            p.outstanding = 0;
+            self.send_append(peer);
+        }
+    }
+
+    /// New proposals go to the idle followers that have a token for them.
+    fn send_new_proposals(&mut self) {
+        for peer in self.other_peers() {
+            if self.progress[peer as usize].outstanding == 0 {
+                self.send_proposals(peer);
             }
         }
     }
@@ -652,6 +786,9 @@ impl Raft {
         let p = &mut self.progress[from as usize];
         p.outstanding = p.outstanding.saturating_sub(1);
         p.probing = false;
+        p.last_heard = self.now;
+        p.resent = false;
+        p.silent_heartbeats = 0;
         if r.success {
             // Figure 2, Leaders: on success update nextIndex and matchIndex. Replies may be stale or duplicated,
             // so both only move forward.
@@ -669,7 +806,7 @@ impl Raft {
             };
             p.next_index = hinted.clamp(p.match_index + 1, last_index + 1);
         }
-        self.after_follower_progress(from);
+        self.after_follower_progress(from, !r.success);
     }
 
     fn handle_install_snapshot(&mut self, m: InstallSnapshot) -> InstallSnapshotReply {
@@ -707,19 +844,28 @@ impl Raft {
         let p = &mut self.progress[from as usize];
         p.outstanding = p.outstanding.saturating_sub(1);
         p.probing = false;
+        p.last_heard = self.now;
+        p.resent = false;
+        p.silent_heartbeats = 0;
         p.match_index = p.match_index.max(r.last_included_index.min(last_index));
         p.next_index = p.next_index.max(p.match_index + 1);
-        self.after_follower_progress(from);
+        self.after_follower_progress(from, true);
     }
 
     /// After a follower answered: commit what a majority holds and keep feeding this follower while it lacks
-    /// entries (a new commit index reaches the others soon after, see `announce_commit`). With heartbeat pacing
-    /// what it still lacks waits for the next heartbeat.
-    fn after_follower_progress(&mut self, from: PeerId) {
+    /// entries (a new commit index reaches the others soon after, see `announce_commit`). A follower still
+    /// being caught up (its log parted from ours, or it took a snapshot) is sent the next step at once; what a
+    /// follower that accepted everything sent lacks are proposals made since, which take a token. With
+    /// heartbeat pacing what it still lacks waits for the next heartbeat.
+    fn after_follower_progress(&mut self, from: PeerId, catching_up: bool) {
         self.maybe_commit();
         let p = &self.progress[from as usize];
         if self.cfg.pacing == Pacing::Prompt && p.outstanding == 0 && p.next_index <= self.log.last_index() {
-            self.send_append(from);
+            if catching_up {
+                self.send_append(from);
+            } else {
+                self.send_proposals(from);
+            }
         }
     }
 
@@ -733,8 +879,7 @@ impl Raft {
 
     fn announce_commit(&mut self) {
         for peer in self.other_peers() {
-            let p = &self.progress[peer as usize];
-            if p.outstanding == 0 && p.commit_sent < self.commit_index {
+            if self.progress[peer as usize].outstanding == 0 && self.has_commit_to_learn(peer) {
                 self.send_append(peer);
             }
         }
@@ -1398,6 +1543,130 @@ mod tests {
         for _ in 0..wait {
             raft.tick();
             assert!(raft.take_ready().messages.is_empty(), "the proposal already carried the commit index");
+        }
+    }
+
+    #[test]
+    fn a_steady_stream_of_proposals_costs_a_request_per_refill_not_per_proposal() {
+        let mut raft = leader();
+        ack(&mut raft, 1, 0);
+        ack(&mut raft, 2, 0);
+        let refill = raft.config().append_refill_ticks;
+        // A burst: the first proposal goes out at once, and what came meanwhile follows its reply at once.
+        raft.propose(vec![1]).unwrap();
+        assert_eq!(appends(&raft.take_ready()), vec![(1, 1, 0), (2, 1, 0)]);
+        raft.propose(vec![2]).unwrap();
+        assert!(raft.take_ready().messages.is_empty(), "one request out per follower");
+        ack(&mut raft, 1, 1);
+        assert_eq!(appends(&raft.take_ready()), vec![(1, 1, 1)], "the follow-up takes the second token");
+        ack(&mut raft, 1, 2);
+        // The burst spent, proposals wait for a token and then share one request.
+        for i in 3..6 {
+            raft.propose(vec![i]).unwrap();
+            assert!(raft.take_ready().messages.iter().all(|(to, _)| *to != 1), "follower 1 has no token left");
+        }
+        let mut ticks = 0;
+        let sent = loop {
+            raft.tick();
+            ticks += 1;
+            let to_1: Vec<_> = appends(&raft.take_ready()).into_iter().filter(|(to, _, _)| *to == 1).collect();
+            if !to_1.is_empty() {
+                break to_1;
+            }
+            assert!(ticks < refill, "a token comes back within {refill} ticks");
+        };
+        assert_eq!(sent, vec![(1, 3, 2)], "the three proposals ride together, with the commit index");
+    }
+
+    #[test]
+    fn a_heartbeat_skips_a_follower_that_just_heard_everything_and_probes_one_that_did_not_answer() {
+        let mut raft = leader();
+        ack(&mut raft, 1, 0);
+        ack(&mut raft, 2, 0);
+        let heartbeat = raft.config().heartbeat_ticks;
+        let mut tick = 0;
+        let mut tick_and_send = |raft: &mut Raft| {
+            raft.tick();
+            tick += 1;
+            (tick, appends(&raft.take_ready()))
+        };
+        while tick_and_send(&mut raft).0 < heartbeat / 2 {}
+        // Mid-way to the heartbeat a proposal goes out; follower 1 answers it and then the commit announcement,
+        // follower 2 answers nothing.
+        raft.propose(vec![1]).unwrap();
+        raft.take_ready();
+        ack(&mut raft, 1, 1);
+        let announced = loop {
+            let (at, sent) = tick_and_send(&mut raft);
+            if !sent.is_empty() {
+                break (at, sent);
+            }
+        };
+        assert_eq!(announced.1, vec![(1, 0, 1)]);
+        ack(&mut raft, 1, 1);
+        let at_heartbeat = loop {
+            let (at, sent) = tick_and_send(&mut raft);
+            if at == heartbeat {
+                break sent;
+            }
+            assert!(sent.is_empty(), "nothing but the heartbeat: {sent:?} at tick {at}");
+        };
+        assert_eq!(
+            at_heartbeat,
+            vec![(2, 0, 1)],
+            "follower 1 heard it all {} ticks ago; follower 2 is probed",
+            heartbeat - announced.0
+        );
+    }
+
+    #[test]
+    fn a_follower_silent_for_long_is_probed_every_other_heartbeat() {
+        let mut raft = leader();
+        let heartbeat = raft.config().heartbeat_ticks;
+        let mut probed = Vec::new();
+        for beat in 1..=10 {
+            for _ in 0..heartbeat {
+                raft.tick();
+                if raft.take_ready().messages.iter().any(|(to, _)| *to == 2) {
+                    probed.push(beat);
+                }
+            }
+            ack(&mut raft, 1, 0);
+        }
+        assert_eq!(probed, vec![1, 2, 3, 4, 5, 7, 9], "every heartbeat at first, then every other");
+    }
+
+    #[test]
+    fn an_unanswered_request_is_sent_again_once_to_an_answering_follower_only() {
+        let mut raft = leader();
+        ack(&mut raft, 1, 0);
+        ack(&mut raft, 2, 0);
+        raft.propose(vec![1]).unwrap();
+        raft.take_ready();
+        ack(&mut raft, 2, 1); // follower 1's request or its reply is lost
+        let mut resent = Vec::new();
+        for tick in 1..raft.config().heartbeat_ticks {
+            raft.tick();
+            for (to, entries, _) in appends(&raft.take_ready()) {
+                if to == 1 {
+                    resent.push((tick, to, entries));
+                }
+            }
+        }
+        assert_eq!(resent, vec![(RETRANSMIT_TICKS as u32, 1, 1)], "sent again once, with its entry");
+
+        // A follower silent for more than a heartbeat is left to the heartbeat's probes.
+        let mut raft = leader();
+        let heartbeat = raft.config().heartbeat_ticks;
+        for _ in 0..=heartbeat {
+            raft.tick();
+            raft.take_ready();
+        }
+        raft.propose(vec![1]).unwrap();
+        raft.take_ready();
+        for _ in 0..RETRANSMIT_TICKS {
+            raft.tick();
+            assert!(raft.take_ready().messages.is_empty(), "nothing resent to followers that never answered");
         }
     }
 

@@ -8,14 +8,15 @@
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
 
-use raftcore::core::{Apply, Config, Index, Pacing, Raft, Reply, Request, Role, Term};
+use raftcore::core::{Apply, Index, Pacing, Raft, Reply, Request, Role, Term};
+use raftcore::node::NodeConfig;
 use rand_core::{RngCore, SeedableRng};
 use rand_pcg::Pcg64Mcg;
 
 use crate::checker::{next_digest, Checker};
 
 /// Virtual milliseconds per core tick, as in the driver.
-pub const TICK_MS: u64 = 10;
+pub const TICK_MS: u64 = raftcore::node::TICK.as_millis() as u64;
 
 /// How the network treats messages. Probabilities are per mille so runs stay integer-exact.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -204,7 +205,10 @@ impl Cluster {
     fn boot(&mut self, i: usize) {
         let peers = self.nodes.len() as u32;
         let node_seed = self.seed ^ (i as u64 + 1).wrapping_mul(0x9e37_79b9_7f4a_7c15) ^ self.nodes[i].incarnation;
-        let cfg = Config { pacing: self.pacing, ..Config::new(i as u32, peers, node_seed) };
+        // The timing every host of the library runs with (the node's defaults, in the node's 10-ms ticks), so
+        // that the scenarios' RPCs and times are the lab's.
+        let node = NodeConfig { seed: node_seed.max(1), pacing: self.pacing, ..NodeConfig::new(i as u32, peers) };
+        let cfg = node.to_core().expect("the node's default timing is valid");
         let node = &mut self.nodes[i];
         let raft = Raft::new(cfg, &node.state, &node.snapshot).expect("a node restarts from its own persisted bytes");
         node.incarnation += 1;

@@ -533,24 +533,78 @@ fn unreliable_agree_3c() {
     finish("UnreliableAgree3C", &c, r);
 }
 
-/// The lab's churn: clients keep proposing while servers are cut off, crashed and restarted at random.
+/// The lab's churn clients' waits between looks for a proposed command among the committed ones (ms); after the
+/// last wait a client proposes again whether or not it saw it.
+const CHURN_LOOKS: [u64; 5] = [10, 20, 50, 100, 200];
+
+/// One of the lab's three churn clients. It proposes a fresh command to every server that is up (the last to
+/// accept gives the index), then looks for it among the committed commands at once and after each of
+/// `CHURN_LOOKS`, and proposes again as soon as it sees it; when nobody accepted, it waits 79 + 17·id ms. How
+/// fast it proposes again therefore follows how fast commands commit, as with the lab's clients.
+struct ChurnClient {
+    id: u64,
+    next_at: u64,
+    /// The proposal being looked for: index, command, and how many looks were made.
+    proposal: Option<(u64, u64, usize)>,
+}
+
+impl ChurnClient {
+    fn step(&mut self, c: &mut Cluster, seen: &mut Vec<(u64, u64)>) {
+        if let Some((index, command, looks)) = self.proposal {
+            let (n, value) = c.n_committed(index);
+            if n > 0 {
+                if value == Some(command) {
+                    seen.push((index, command));
+                }
+            } else if looks < CHURN_LOOKS.len() {
+                self.proposal = Some((index, command, looks + 1));
+                self.next_at = c.now() + CHURN_LOOKS[looks];
+                return;
+            }
+        }
+        let command = 1 + c.rand(1 << 30);
+        let mut accepted = None;
+        for i in 0..5 {
+            if c.is_up(i) {
+                if let Some((index, _)) = c.start(i, command) {
+                    accepted = Some(index);
+                }
+            }
+        }
+        match accepted {
+            Some(index) => {
+                self.proposal = Some((index, command, 0));
+                self.next_at = c.now(); // the first look comes at once
+            }
+            None => {
+                self.proposal = None;
+                self.next_at = c.now() + 79 + 17 * self.id;
+            }
+        }
+    }
+}
+
+/// Runs the cluster for `ms` with the clients acting at their times.
+fn run_churn_clients(c: &mut Cluster, clients: &mut [ChurnClient], seen: &mut Vec<(u64, u64)>, ms: u64) {
+    let end = c.now() + ms;
+    loop {
+        let (k, at) = clients.iter().enumerate().map(|(k, cl)| (k, cl.next_at)).min_by_key(|&(_, at)| at).unwrap();
+        if at >= end {
+            c.run_for(end - c.now());
+            return;
+        }
+        c.run_for(at.saturating_sub(c.now()));
+        clients[k].step(c, seen);
+    }
+}
+
+/// The lab's churn: three clients keep proposing while servers are cut off, crashed and restarted at random.
 fn churn(seed: u64, reliable: bool) {
     let mut c = cluster(5, seed, reliable, None);
     let r = (|| {
         let mut seen = Vec::new();
+        let mut clients: Vec<ChurnClient> = (0..3).map(|id| ChurnClient { id, next_at: 0, proposal: None }).collect();
         for _ in 0..20 {
-            // The lab's three clients propose continually; here each 700-ms round carries their proposals.
-            for _ in 0..35 {
-                let command = 1 + c.rand(1 << 30);
-                let accepted = (0..5).find_map(|i| c.start(i, command));
-                c.run_for(20);
-                // Like the lab's clients, remember what was seen committed; it must still be there at the end.
-                if let Some((index, _)) = accepted {
-                    if c.n_committed(index).1 == Some(command) {
-                        seen.push((index, command));
-                    }
-                }
-            }
             if c.rand(1000) < 200 {
                 let i = c.rand(5) as usize;
                 c.disconnect(i);
@@ -569,8 +623,9 @@ fn churn(seed: u64, reliable: bool) {
                     c.disconnect(i);
                 }
             }
+            run_churn_clients(&mut c, &mut clients, &mut seen, 700);
         }
-        c.run_for(1000);
+        run_churn_clients(&mut c, &mut clients, &mut seen, 1000);
         c.net = NetConfig::reliable();
         for i in 0..5 {
             if !c.is_up(i) {

@@ -111,7 +111,7 @@ fn make_refuses_bad_configurations() {
     }
     let cbs = quiet();
     let mut h = 0;
-    let timing = [(400, 300, 500), (0, 900, 0), (100, 100, 100)];
+    let timing = [(400, 300, 500), (0, 950, 0), (100, 100, 100)];
     for (heartbeat_ms, election_timeout_min_ms, election_timeout_max_ms) in timing {
         let cfg =
             RaftConfig { heartbeat_ms, election_timeout_min_ms, election_timeout_max_ms, ..config(0, 3, 1, &[], &[]) };

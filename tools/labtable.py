@@ -41,14 +41,21 @@ def parse(lines):
     order = []
     current = None
     crashed = False
+
+    def row_of(name):
+        """The test's row, made (and put in order) when the test first shows up."""
+        if name not in tests:
+            order.append(name)
+            tests[name] = {"result": "", "seconds": None, "peers": "", "rpcs": "", "ops": ""}
+        return tests[name]
+
     for line in lines:
         line = line.rstrip("\n")
         m = RUN.match(line)
         if m:
             current = m.group(1)
             if current not in tests:
-                order.append(current)
-                tests[current] = {"result": "RUNNING", "seconds": None, "peers": "", "rpcs": "", "ops": ""}
+                row_of(current)["result"] = "RUNNING"
             continue
         m = PASSED_2020.search(line)
         if m and current:
@@ -62,17 +69,12 @@ def parse(lines):
             continue
         m = RESULT.match(line)
         if m:
-            name = m.group(2)
-            row = tests.setdefault(name, {"result": "", "seconds": None, "peers": "", "rpcs": "", "ops": ""})
-            if name not in order:
-                order.append(name)
+            row = row_of(m.group(2))
             row["result"], row["seconds"] = m.group(1), float(m.group(3))
             continue
         m = HUNG.match(line)
         if m:
-            row = tests.setdefault(m.group(1), {"result": "", "seconds": None, "peers": "", "rpcs": "", "ops": ""})
-            if m.group(1) not in order:
-                order.append(m.group(1))
+            row = row_of(m.group(1))
             row["result"], row["seconds"] = "HUNG", float(m.group(2))
             crashed = True
             continue

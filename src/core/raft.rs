@@ -1548,9 +1548,7 @@ mod tests {
 
     #[test]
     fn a_steady_stream_of_proposals_costs_a_request_per_refill_not_per_proposal() {
-        let mut raft = leader();
-        ack(&mut raft, 1, 0);
-        ack(&mut raft, 2, 0);
+        let mut raft = answered_leader();
         let refill = raft.config().append_refill_ticks;
         // A burst: the first proposal goes out at once, and what came meanwhile follows its reply at once.
         raft.propose(vec![1]).unwrap();
@@ -1580,9 +1578,7 @@ mod tests {
 
     #[test]
     fn a_heartbeat_skips_a_follower_that_just_heard_everything_and_probes_one_that_did_not_answer() {
-        let mut raft = leader();
-        ack(&mut raft, 1, 0);
-        ack(&mut raft, 2, 0);
+        let mut raft = answered_leader();
         let heartbeat = raft.config().heartbeat_ticks;
         let mut tick = 0;
         let mut tick_and_send = |raft: &mut Raft| {
@@ -1638,9 +1634,7 @@ mod tests {
 
     #[test]
     fn an_unanswered_request_is_sent_again_once_to_an_answering_follower_only() {
-        let mut raft = leader();
-        ack(&mut raft, 1, 0);
-        ack(&mut raft, 2, 0);
+        let mut raft = answered_leader();
         raft.propose(vec![1]).unwrap();
         raft.take_ready();
         ack(&mut raft, 2, 1); // follower 1's request or its reply is lost
@@ -1668,6 +1662,14 @@ mod tests {
             raft.tick();
             assert!(raft.take_ready().messages.is_empty(), "nothing resent to followers that never answered");
         }
+    }
+
+    /// A leader whose followers both answered its first heartbeat, so each is idle and known to be answering.
+    fn answered_leader() -> Raft {
+        let mut raft = leader();
+        ack(&mut raft, 1, 0);
+        ack(&mut raft, 2, 0);
+        raft
     }
 
     fn ack(raft: &mut Raft, follower: PeerId, match_index: Index) {

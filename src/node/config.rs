@@ -59,7 +59,8 @@ impl NodeConfig {
             election_ticks_max: ms_to_ticks(or(self.election_timeout_max_ms, max_default)),
             seed: if self.seed == 0 { rand::random() } else { self.seed },
             pacing: self.pacing,
-            append_refill_ticks: Config::new(self.me, self.peers, 0).append_refill_ticks,
+            // What a node does not set in milliseconds, it takes from the core's defaults.
+            ..Config::new(self.me, self.peers, 0)
         };
         cfg.validate().map_err(|e| StartError::Config(e.to_string()))?;
         Ok(cfg)

@@ -28,6 +28,8 @@
 #   make stress RUN=3A N=20     run tests many times in parallel (W=workers, LAB=dir, PART=4B), keep failing logs
 #   RAFT_LOG=debug make lab ... structured events of every peer; tools/raftlog.py shows them one column per peer
 #   make sim SEEDS=N | SEED=S   the core in the deterministic simulator: N random seeds, or replay one seed
+#   make sim-lab [RUNS=10]      the simulator's replay of the lab's 28 Raft tests under RUNS sets of seeds: per test
+#                               mean RPCs by kind and virtual seconds, in seconds (ranks a change before bench-lab)
 #   make fuzz T=<target> S=60   one fuzz target (fuzz/) for S seconds; make fuzz-ci runs each briefly
 #   make lint                   rustfmt check and clippy
 #   make bench                  the core against raft-rs, persist cost, C and Go boundary costs (docs/PERFORMANCE.md)
@@ -91,7 +93,7 @@ HEADER := $(ROOT)/include/raftcore.h
 C_TEST_DIR := $(TARGET_DIR)/c-test
 
 .PHONY: build lib header header-check pc install test test-rust test-c test-go test-tools shims shim-check lab stress \
-	lab-restore lab-generations sim lint bench bench-lab clean
+	lab-restore lab-generations sim sim-lab lint bench bench-lab clean
 
 build: check-prereqs lib header pc check-pkg-config
 
@@ -183,6 +185,9 @@ SEED ?=
 sim:
 	$(CARGO) run --release --locked --quiet --manifest-path '$(ROOT)/Cargo.toml' -p raftcore-sim -- \
 		$(if $(SEED),--seed $(SEED),--seeds $(SEEDS))
+
+sim-lab:
+	python3 '$(ROOT)/tools/simlab.py' -n '$(or $(RUNS),10)'
 
 lab: build
 	$(GO_ENV) python3 '$(ROOT)/tools/lab.py' --lab '$(LAB)' --run '$(RUN)' --part '$(PART)' --peers '$(PEERS)' \

@@ -148,7 +148,7 @@ typedef struct RaftConfig {
   uint32_t me;
   // Number of peers, including this one (at most 1024).
   uint32_t peers;
-  // Interval between a leader's heartbeats; 0 means 200 ms. Rounded up to 10 ms ticks.
+  // Interval between a leader's heartbeats; 0 means 250 ms. Rounded up to 10 ms ticks.
   uint32_t heartbeat_ms;
   // Lower bound of the randomized election timeout; 0 means 600 ms. Must exceed the heartbeat interval.
   uint32_t election_timeout_min_ms;

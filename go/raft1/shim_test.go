@@ -718,7 +718,7 @@ func TestShimPacingSetting(t *testing.T) {
 		}
 	}
 
-	// Under heartbeat pacing an entry leaves the leader only with a heartbeat (200 ms apart by default), so
+	// Under heartbeat pacing an entry leaves the leader only with a heartbeat (250 ms apart by default), so
 	// commands committed one after another take about a heartbeat each; prompt pacing takes a round trip.
 	t.Setenv(corePacingEnv, "heartbeat")
 	c := shimNewCluster(t, 3)

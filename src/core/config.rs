@@ -72,7 +72,7 @@ impl Config {
             election_ticks_max: 50,
             seed,
             pacing: Pacing::Prompt,
-            append_refill_ticks: 2,
+            append_refill_ticks: 3,
         }
     }
 

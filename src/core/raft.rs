@@ -159,8 +159,9 @@ struct Progress {
     append_tokens: u32,
     /// The tick (`Raft::now`) of the last request sent to this follower.
     last_sent: u64,
-    /// The tick of the last reply from this follower.
-    last_heard: u64,
+    /// The tick of the last reply from this follower in this term, its vote included; `None` if it has not
+    /// answered since this peer's election began.
+    last_heard: Option<u64>,
     /// The unanswered request was sent again (`retransmit`); only a reply or a heartbeat allows another.
     resent: bool,
     /// Heartbeats in a row that found a request unanswered.
@@ -185,6 +186,31 @@ const RETRANSMIT_TICKS: u64 = 6;
 /// riding together. Heartbeats, snapshots, commit announcements and the retries of a follower's rejection do
 /// not wait for a token.
 const APPEND_BURST: u32 = 2;
+
+/// Whether a proposal followed the last commits closely enough to carry their announcement (see
+/// `Raft::commit_announce_ticks`): a commit opens a window of `commit_wait_ticks`; a proposal inside it scores a
+/// hit, the window closing empty a miss. The leader waits while hits outnumber recent misses.
+#[derive(Clone, Copy, Debug, Default)]
+struct AnnounceWait {
+    /// A commit happened and neither a proposal nor the end of its window has been seen since.
+    open: bool,
+    /// Hits minus misses, kept within `0..=ANNOUNCE_WAIT_MEMORY`.
+    score: u8,
+}
+
+/// How many misses in a row, after a run of hits, turn the leader back to announcing at once.
+const ANNOUNCE_WAIT_MEMORY: u8 = 1;
+
+impl AnnounceWait {
+    fn close(&mut self, hit: bool) {
+        self.open = false;
+        self.score = if hit { (self.score + 1).min(ANNOUNCE_WAIT_MEMORY) } else { self.score.saturating_sub(1) };
+    }
+
+    fn pays(&self) -> bool {
+        self.score > 0
+    }
+}
 
 /// One Raft peer as a deterministic state machine.
 #[derive(Debug)]
@@ -216,6 +242,8 @@ pub struct Raft {
     heartbeat_elapsed: u32,
     /// Leader ticks since the commit index last advanced; see `announce_commit`.
     ticks_since_commit: u32,
+    /// Whether waiting to announce a commit has been paying off; see `commit_announce_ticks`.
+    announce_wait: AnnounceWait,
     /// Ticks since this peer started: the clock of the per-follower state.
     now: u64,
 
@@ -247,6 +275,7 @@ impl Raft {
             election_timeout: 0,
             heartbeat_elapsed: 0,
             ticks_since_commit: 0,
+            announce_wait: AnnounceWait::default(),
             now: 0,
             dirty: false,
             proposals_unsent: false,
@@ -310,6 +339,9 @@ impl Raft {
                 self.send_held_proposals();
                 self.ticks_since_commit = self.ticks_since_commit.saturating_add(1);
                 if self.ticks_since_commit >= self.commit_announce_ticks() {
+                    if self.announce_wait.open {
+                        self.announce_wait.close(false);
+                    }
                     self.announce_commit();
                 }
             }
@@ -364,6 +396,9 @@ impl Raft {
         }
         self.log.append(Entry { term: self.current_term, command: command.into() });
         self.dirty = true;
+        if self.announce_wait.open {
+            self.announce_wait.close(true);
+        }
         self.maybe_commit();
         // Sent when the host next takes the Ready, so all proposals between two Readies share one request; with
         // heartbeat pacing they ride the next heartbeat instead.
@@ -485,6 +520,7 @@ impl Raft {
         self.dirty = true;
         self.votes.iter_mut().for_each(|v| *v = false);
         self.votes[self.cfg.me as usize] = true;
+        self.progress.iter_mut().for_each(|p| p.last_heard = None);
         self.reset_election_timer();
         if self.has_quorum(self.votes.iter().filter(|&&v| v).count()) {
             self.become_leader();
@@ -518,6 +554,7 @@ impl Raft {
         self.leader = Some(self.cfg.me);
         let next_index = self.log.last_index() + 1;
         for p in &mut self.progress {
+            let last_heard = p.last_heard;
             *p = Progress {
                 next_index,
                 match_index: 0,
@@ -526,7 +563,7 @@ impl Raft {
                 commit_sent: 0,
                 append_tokens: APPEND_BURST,
                 last_sent: self.now,
-                last_heard: self.now,
+                last_heard,
                 resent: false,
                 silent_heartbeats: 0,
             };
@@ -555,7 +592,12 @@ impl Raft {
     }
 
     fn handle_request_vote_reply(&mut self, from: PeerId, r: RequestVoteReply) {
-        if self.role != Role::Candidate || !r.vote_granted {
+        if self.role != Role::Candidate {
+            return;
+        }
+        // A peer that answers this election answers the leader it elects; see `retransmit`.
+        self.progress[from as usize].last_heard = Some(self.now);
+        if !r.vote_granted {
             return;
         }
         // Figure 2, Candidates: if votes received from a majority of servers, become leader.
@@ -609,16 +651,19 @@ impl Raft {
     }
 
     /// Sends again, once, a request that a follower which was answering a heartbeat ago has not answered within
-    /// `RETRANSMIT_TICKS`, if it carried entries or a commit index the follower lacks: on a lossy network a lost
-    /// request or reply then costs a short wait instead of a heartbeat interval. A follower cut off for longer
-    /// waits for the heartbeat's probe, as before.
+    /// `RETRANSMIT_TICKS`: on a lossy network a lost request or reply then costs a short wait instead of a
+    /// heartbeat interval. A lost heartbeat is sent again too, so a follower misses one only when both copies are
+    /// lost; that is what lets heartbeats be as far apart as they are (the node's default: four a second, against
+    /// an election timeout of at least 600 ms). A follower cut off for longer waits for the heartbeat's probe.
     fn retransmit(&mut self) {
-        let last_index = self.log.last_index();
         for peer in self.other_peers() {
             let p = &self.progress[peer as usize];
             let lost = p.outstanding > 0 && !p.resent && self.now - p.last_sent >= RETRANSMIT_TICKS;
-            let answering = self.now - p.last_heard <= u64::from(self.cfg.heartbeat_ticks);
-            if lost && answering && (p.next_index <= last_index || self.has_commit_to_learn(peer)) {
+            // It answered the request before this one: at most a heartbeat apart, plus this wait.
+            let answering = p
+                .last_heard
+                .is_some_and(|heard| self.now - heard <= u64::from(self.cfg.heartbeat_ticks) + RETRANSMIT_TICKS);
+            if lost && answering {
                 let p = &mut self.progress[peer as usize];
                 p.outstanding = 0;
                 p.resent = true;
@@ -786,7 +831,7 @@ impl Raft {
         let p = &mut self.progress[from as usize];
         p.outstanding = p.outstanding.saturating_sub(1);
         p.probing = false;
-        p.last_heard = self.now;
+        p.last_heard = Some(self.now);
         p.resent = false;
         p.silent_heartbeats = 0;
         if r.success {
@@ -844,7 +889,7 @@ impl Raft {
         let p = &mut self.progress[from as usize];
         p.outstanding = p.outstanding.saturating_sub(1);
         p.probing = false;
-        p.last_heard = self.now;
+        p.last_heard = Some(self.now);
         p.resent = false;
         p.silent_heartbeats = 0;
         p.match_index = p.match_index.max(r.last_included_index.min(last_index));
@@ -869,11 +914,23 @@ impl Raft {
         }
     }
 
-    /// Tells idle followers a commit index they have not heard yet. It runs `commit_announce_ticks` after the
-    /// last commit rather than at once: a client that saw its command committed at the leader usually proposes
-    /// the next one within that time, and that proposal's AppendEntries carries the commit index instead of a
-    /// message of its own. Followers still learn it well before the next heartbeat.
+    /// How long after a commit `announce_commit` waits. Where clients keep proposing (several clients, each
+    /// proposing again once it sees its command committed at the leader), the next proposal usually comes within
+    /// `commit_wait_ticks` and its AppendEntries carries the commit index instead of a message of its own; then
+    /// the leader waits that long. Where a client waits for every peer to apply its command before proposing the
+    /// next (the lab's `one()`), nothing comes, and waiting would only delay the client; then the leader
+    /// announces on the next tick. Which of the two holds is learnt from the last commits (`AnnounceWait`).
     fn commit_announce_ticks(&self) -> u32 {
+        if self.announce_wait.pays() {
+            self.commit_wait_ticks()
+        } else {
+            1
+        }
+    }
+
+    /// The wait for a proposal to carry a commit index: a fifth of a heartbeat, so followers still learn it well
+    /// before the next one.
+    fn commit_wait_ticks(&self) -> u32 {
         (self.cfg.heartbeat_ticks / 5).max(1)
     }
 
@@ -904,6 +961,7 @@ impl Raft {
         if majority_index > self.commit_index && self.log.term_at(majority_index) == Some(self.current_term) {
             self.commit_index = majority_index;
             self.ticks_since_commit = 0;
+            self.announce_wait.open = true;
             self.apply_committed();
         }
     }
@@ -1515,24 +1573,21 @@ mod tests {
         raft
     }
 
-    fn commit_announcements(ready: &Ready) -> usize {
+    /// Followers told of commit index `commit` by an AppendEntries without entries.
+    fn commit_announcements(ready: &Ready, commit: Index) -> usize {
         let is_announcement =
-            |m: &Request| matches!(m, Request::Append(a) if a.entries.is_empty() && a.leader_commit == 1);
+            |m: &Request| matches!(m, Request::Append(a) if a.entries.is_empty() && a.leader_commit == commit);
         ready.messages.iter().filter(|(_, m)| is_announcement(m)).count()
     }
 
     #[test]
-    fn a_commit_reaches_idle_followers_after_a_short_wait_and_rides_on_the_next_proposal() {
+    fn a_commit_is_announced_on_the_next_tick_unless_proposals_have_been_carrying_it() {
+        // A client that waits for every peer to apply before proposing again (the lab's one()) is not kept waiting.
         let mut raft = leader_with_a_commit();
-        let wait = raft.commit_announce_ticks();
-        assert!(wait < raft.config().heartbeat_ticks);
-        for _ in 1..wait {
-            raft.tick();
-            assert_eq!(commit_announcements(&raft.take_ready()), 0);
-        }
         raft.tick();
-        assert_eq!(commit_announcements(&raft.take_ready()), 2, "each follower is told after {wait} ticks");
+        assert_eq!(commit_announcements(&raft.take_ready(), 1), 2, "each follower is told on the next tick");
 
+        // A proposal made before the announcement carries the commit index instead of a message of its own...
         let mut raft = leader_with_a_commit();
         raft.propose(vec![2]).unwrap();
         let sent = raft.take_ready().messages;
@@ -1540,10 +1595,27 @@ mod tests {
         assert!(sent
             .iter()
             .all(|(_, m)| matches!(m, Request::Append(a) if a.entries.len() == 1 && a.leader_commit == 1)));
-        for _ in 0..wait {
+        ack(&mut raft, 1, 2);
+        ack(&mut raft, 2, 2);
+        assert_eq!(raft.status().commit_index, 2);
+
+        // ...so the next commit waits a while for another proposal to carry it, and is announced when none came.
+        let wait = raft.commit_wait_ticks();
+        assert!(wait > 1 && wait < raft.config().heartbeat_ticks);
+        for _ in 1..wait {
             raft.tick();
-            assert!(raft.take_ready().messages.is_empty(), "the proposal already carried the commit index");
+            assert_eq!(commit_announcements(&raft.take_ready(), 2), 0, "waiting for a proposal to carry it");
         }
+        raft.tick();
+        assert_eq!(commit_announcements(&raft.take_ready(), 2), 2, "told after {wait} ticks");
+
+        // That wait went unrewarded: the commit after it is announced on the next tick again.
+        raft.propose(vec![3]).unwrap();
+        raft.take_ready();
+        ack(&mut raft, 1, 3);
+        ack(&mut raft, 2, 3);
+        raft.tick();
+        assert_eq!(commit_announcements(&raft.take_ready(), 3), 2);
     }
 
     #[test]
@@ -1649,10 +1721,34 @@ mod tests {
         }
         assert_eq!(resent, vec![(RETRANSMIT_TICKS as u32, 1, 1)], "sent again once, with its entry");
 
-        // A follower silent for more than a heartbeat is left to the heartbeat's probes.
+        // A lost heartbeat is sent again too, once the follower answered the heartbeat before it.
+        let mut raft = answered_leader();
+        let heartbeat = raft.config().heartbeat_ticks;
+        let retransmit = RETRANSMIT_TICKS as u32;
+        let mut sent = Vec::new();
+        for tick in 1..=2 * heartbeat + retransmit {
+            raft.tick();
+            for (to, entries, _) in appends(&raft.take_ready()) {
+                sent.push((tick, to, entries));
+            }
+            if tick == heartbeat {
+                ack(&mut raft, 1, 0);
+                ack(&mut raft, 2, 0);
+            } else if tick == 2 * heartbeat {
+                ack(&mut raft, 2, 0); // follower 1's second heartbeat or its reply is lost
+            }
+        }
+        let expected = [(heartbeat, 1), (heartbeat, 2), (2 * heartbeat, 1), (2 * heartbeat, 2)]
+            .into_iter()
+            .chain([(2 * heartbeat + retransmit, 1)])
+            .map(|(tick, to)| (tick, to, 0))
+            .collect::<Vec<_>>();
+        assert_eq!(sent, expected, "the lost heartbeat alone is sent again");
+
+        // A follower silent since before the last heartbeat is left to the heartbeat's probes.
         let mut raft = leader();
         let heartbeat = raft.config().heartbeat_ticks;
-        for _ in 0..=heartbeat {
+        for _ in 0..=2 * heartbeat {
             raft.tick();
             raft.take_ready();
         }

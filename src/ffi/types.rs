@@ -161,7 +161,7 @@ pub struct RaftConfig {
     pub me: u32,
     /// Number of peers, including this one (at most 1024).
     pub peers: u32,
-    /// Interval between a leader's heartbeats; 0 means 200 ms. Rounded up to 10 ms ticks.
+    /// Interval between a leader's heartbeats; 0 means 250 ms. Rounded up to 10 ms ticks.
     pub heartbeat_ms: u32,
     /// Lower bound of the randomized election timeout; 0 means 600 ms. Must exceed the heartbeat interval.
     pub election_timeout_min_ms: u32,

@@ -31,6 +31,9 @@ pub struct NetConfig {
     pub delay_min: u64,
     /// Largest one-way delay, ms; different delays reorder messages.
     pub delay_max: u64,
+    /// Replies are delayed like requests; without it they come back within a millisecond, as the lab's network
+    /// delays only the request (its short delay) unless it reorders.
+    pub delay_replies: bool,
     /// The lab's long reordering: 2/3 of replies held back 200–2200 ms.
     pub long_reordering: bool,
 }
@@ -38,10 +41,18 @@ pub struct NetConfig {
 impl NetConfig {
     /// The lab's reliable network: no loss, near-instant delivery.
     pub fn reliable() -> NetConfig {
-        NetConfig { drop_request: 0, drop_reply: 0, duplicate: 0, delay_min: 0, delay_max: 1, long_reordering: false }
+        NetConfig {
+            drop_request: 0,
+            drop_reply: 0,
+            duplicate: 0,
+            delay_min: 0,
+            delay_max: 1,
+            delay_replies: true,
+            long_reordering: false,
+        }
     }
 
-    /// The lab's unreliable network: 0–26 ms delay, 10% of requests and 10% of replies lost.
+    /// The lab's unreliable network: requests delayed 0–26 ms, 10% of requests and 10% of replies lost.
     pub fn unreliable() -> NetConfig {
         NetConfig {
             drop_request: 100,
@@ -49,6 +60,7 @@ impl NetConfig {
             duplicate: 0,
             delay_min: 0,
             delay_max: 26,
+            delay_replies: false,
             long_reordering: false,
         }
     }
@@ -122,6 +134,77 @@ struct Node {
     snapshot_index: Index,
 }
 
+/// Requests sent, by kind: what a scenario's RPC count is made of.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct RpcKinds {
+    /// RequestVote.
+    pub votes: u64,
+    /// AppendEntries carrying entries.
+    pub appends: u64,
+    /// AppendEntries without entries: heartbeats, probes and commit announcements.
+    pub empty_appends: u64,
+    /// InstallSnapshot.
+    pub snapshots: u64,
+}
+
+/// One of the lab's one() calls as a state machine, so that several run at once (the lab starts them in
+/// goroutines): it tries Start on connected nodes round-robin (again 50 ms later when none leads), then looks
+/// every 20 ms for `expected` nodes to have applied its command, trying Start again after 2 s without; ten
+/// seconds without agreement fail it.
+#[derive(Clone, Debug)]
+pub struct OneCall {
+    command: u64,
+    expected: usize,
+    /// Virtual ms of its next action.
+    next_at: u64,
+    deadline: u64,
+    /// The index it was given and the end of its 2-s wait, once a leader took it.
+    waiting: Option<(Index, u64)>,
+    starts: usize,
+    /// It saw its command applied by `expected` nodes.
+    pub done: bool,
+}
+
+impl OneCall {
+    /// A call that starts at the cluster's current time.
+    pub fn new(c: &Cluster, command: u64, expected: usize) -> OneCall {
+        OneCall { command, expected, next_at: c.now, deadline: c.now + 10_000, waiting: None, starts: 0, done: false }
+    }
+
+    fn step(&mut self, c: &mut Cluster) -> Result<(), String> {
+        if c.now >= self.deadline {
+            return Err(format!("one({}) failed to reach agreement", self.command));
+        }
+        match self.waiting {
+            None => {
+                for _ in 0..c.nodes.len() {
+                    self.starts = (self.starts + 1) % c.nodes.len();
+                    if c.nodes[self.starts].connected {
+                        if let Some((index, _)) = c.start(self.starts, self.command) {
+                            self.waiting = Some((index, c.now + 2_000));
+                            self.next_at = c.now;
+                            return Ok(());
+                        }
+                    }
+                }
+                self.next_at = c.now + 50;
+            }
+            Some((index, until)) => {
+                let (count, got) = c.n_committed(index);
+                if count >= self.expected && got == Some(self.command) {
+                    self.done = true;
+                } else if c.now >= until {
+                    self.waiting = None;
+                    self.next_at = c.now + 50;
+                } else {
+                    self.next_at = c.now + 20;
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
 /// A simulated cluster.
 pub struct Cluster {
     now: u64,
@@ -135,6 +218,7 @@ pub struct Cluster {
     pub net: NetConfig,
     checker: Checker,
     rpcs: u64,
+    rpc_kinds: RpcKinds,
     bytes: u64,
     max_state_bytes: usize,
     first_leader_at: Option<u64>,
@@ -161,6 +245,7 @@ impl Cluster {
             net: NetConfig::reliable(),
             checker: Checker::default(),
             rpcs: 0,
+            rpc_kinds: RpcKinds::default(),
             bytes: 0,
             max_state_bytes: 0,
             first_leader_at: None,
@@ -275,6 +360,11 @@ impl Cluster {
         self.rpcs
     }
 
+    /// The requests sent so far by what they carried.
+    pub fn rpc_kinds(&self) -> RpcKinds {
+        self.rpc_kinds
+    }
+
     /// Request bytes sent plus reply bytes delivered (the lab's BytesTotal).
     pub fn bytes(&self) -> u64 {
         self.bytes
@@ -349,7 +439,7 @@ impl Cluster {
                         }
                         let encoded = reply.encode().len() as u64;
                         self.bytes += encoded;
-                        let mut delay = self.delay();
+                        let mut delay = if self.net.delay_replies { self.delay() } else { self.random(2) };
                         if self.net.long_reordering && self.random(900) < 600 {
                             let spread = 1 + self.random(2000);
                             delay += 200 + self.random(spread);
@@ -407,6 +497,13 @@ impl Cluster {
 
     fn send(&mut self, from: usize, to: usize, request: Request) {
         self.rpcs += 1;
+        let kind = match &request {
+            Request::Vote(_) => &mut self.rpc_kinds.votes,
+            Request::Append(a) if a.entries.is_empty() => &mut self.rpc_kinds.empty_appends,
+            Request::Append(_) => &mut self.rpc_kinds.appends,
+            Request::Snapshot(_) => &mut self.rpc_kinds.snapshots,
+        };
+        *kind += 1;
         let encoded = request.encode().len() as u64;
         self.bytes += encoded;
         if self.chance(self.net.drop_request) {
@@ -574,6 +671,17 @@ impl Cluster {
             }
         }
         Err(format!("one({command}) failed to reach agreement"))
+    }
+
+    /// Runs the cluster until `calls[until]` finishes, the other calls acting at their times too, as the lab's
+    /// goroutines each running one() do; finished calls stay in `calls` (see [`OneCall::done`]).
+    pub fn run_calls(&mut self, calls: &mut [OneCall], until: usize) -> Result<(), String> {
+        while !calls[until].done {
+            let k = (0..calls.len()).filter(|&k| !calls[k].done).min_by_key(|&k| calls[k].next_at).expect("one left");
+            self.run_for(calls[k].next_at.saturating_sub(self.now));
+            calls[k].step(self)?;
+        }
+        Ok(())
     }
 
     /// The lab's wait(): polls with doubling sleeps for `n` nodes to apply `index`; `None` if a node's term

@@ -45,6 +45,7 @@ pub fn run_seed_paced(seed: u64, pacing: Pacing) -> Outcome {
         duplicate: [0, 20, 100][pick(3) as usize],
         delay_min: 0,
         delay_max: [1, 26, 100][pick(3) as usize],
+        delay_replies: true,
         long_reordering: pick(4) == 0,
     };
     let rounds = 20 + pick(60);

@@ -10,4 +10,4 @@ pub use scenario::finish;
 pub mod scenario;
 
 pub use checker::Checker;
-pub use cluster::{Cluster, NetConfig, TICK_MS};
+pub use cluster::{Cluster, NetConfig, OneCall, RpcKinds, TICK_MS};

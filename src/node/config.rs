@@ -14,9 +14,9 @@ pub const TICK: Duration = Duration::from_millis(10);
 pub const DEFAULT_HEARTBEAT_MS: u32 = 250;
 /// Election timeout range used when the settings are 0: more than two heartbeats, and a lost heartbeat is sent
 /// again within 60 ms, so a follower on the lab's unreliable network (10% of requests lost) times out under a live
-/// leader only if three requests in a row are lost; short enough to elect a new leader within the lab's five
-/// seconds even after a few split votes.
-pub const DEFAULT_ELECTION_TIMEOUT_MS: (u32, u32) = (600, 900);
+/// leader only if three requests in a row are lost. No longer than that: the lab's crash and partition tests wait
+/// out an election timeout every time they take a leader away, so each 50 ms here costs seconds there.
+pub const DEFAULT_ELECTION_TIMEOUT_MS: (u32, u32) = (550, 850);
 /// Largest cluster accepted; the core keeps per-peer state, so an absurd count would exhaust memory.
 pub const MAX_PEERS: u32 = 1024;
 
@@ -80,7 +80,7 @@ mod tests {
     #[test]
     fn zero_fields_take_the_defaults_and_milliseconds_round_up_to_ticks() {
         let cfg = NodeConfig { seed: 7, ..NodeConfig::new(1, 3) }.to_core().unwrap();
-        assert_eq!((cfg.heartbeat_ticks, cfg.election_ticks_min, cfg.election_ticks_max), (25, 60, 90));
+        assert_eq!((cfg.heartbeat_ticks, cfg.election_ticks_min, cfg.election_ticks_max), (25, 55, 85));
         assert_eq!(cfg.seed, 7);
         let cfg =
             NodeConfig { heartbeat_ms: 15, election_timeout_min_ms: 41, election_timeout_max_ms: 41, ..cfg_of(3) }

@@ -8,9 +8,10 @@ Usage (normally through `make bench-lab [RUNS=3] [LAB=<lab src dir>] [RUN=<part 
 A benchmark, not a test: every run is a whole `tools/lab.py` run (the tree set up and restored each time), run one
 after another so that runs do not compete for the two cores. The result is a Markdown table, per test the mean
 and the max of the tester's #RPCs and of go test's seconds over the runs, beside the handout's figures, then the
-totals, the number of tests at or below the handout's RPCs, and the CPU (user + sys) of each whole run. The
-table starts with the date, the machine and the commit, so docs/PERFORMANCE.md can keep one per change. The
-exit status is 1 if any run had a failing test.
+totals, the number of tests at or below the handout's RPCs, and the CPU (user + sys) of each whole run, read
+machine-wide from /proc/stat (the run's own accounting misses processes nobody waited for), so the machine should
+be otherwise idle. The table starts with the date, the machine and the commit, so docs/PERFORMANCE.md can keep one
+per change. The exit status is 1 if any run had a failing test.
 """
 import argparse
 import os
@@ -35,9 +36,26 @@ def cpu_seconds_of_children() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
+def machine_busy_seconds():
+    """CPU seconds the whole machine has spent busy (user, nice, system, irq, softirq) since boot, or None where
+    /proc/stat is missing. The run's own accounting (RUSAGE_CHILDREN) misses every process its parent did not wait
+    for, as the peer processes a tester kills may be; on an otherwise idle machine this counts them all."""
+    try:
+        with open("/proc/stat", encoding="ascii") as f:
+            fields = f.readline().split()
+    except OSError:
+        return None
+    if len(fields) < 8 or fields[0] != "cpu":
+        return None
+    user, nice, system, _idle, _iowait, irq, softirq = (int(v) for v in fields[1:8])
+    return (user + nice + system + irq + softirq) / os.sysconf("SC_CLK_TCK")
+
+
 def one_run(k: int, n: int, lab_args, log: Path):
-    """Runs lab.py once, its output to log; prints one progress line per finished test. Returns (status, CPU s)."""
+    """Runs lab.py once, its output to log; prints one progress line per finished test. Returns (status, CPU s):
+    the machine's busy CPU where /proc/stat tells it, else the run's own."""
     cpu_before = cpu_seconds_of_children()
+    busy_before = machine_busy_seconds()
     started = time.monotonic()
     cmd = [sys.executable, str(ROOT / "tools" / "lab.py"), "--compare", "0", *lab_args]
     with open(log, "w", encoding="utf-8") as out:
@@ -49,6 +67,9 @@ def one_run(k: int, n: int, lab_args, log: Path):
                 print(f"bench-lab: run {k}/{n} {time.monotonic() - started:6.0f}s  {m.group(1)} {m.group(2)} "
                       f"({m.group(3)}s)", flush=True)
         status = p.wait()
+    busy_after = machine_busy_seconds()
+    if busy_before is not None and busy_after is not None:
+        return status, busy_after - busy_before
     return status, cpu_seconds_of_children() - cpu_before
 
 
@@ -109,7 +130,8 @@ def tabulate(runs, cpus, what: str) -> str:
         f"| total | {total_rpcs:.0f} | | {handout_rpcs} | {total_seconds:.1f} | | {handout_seconds:.1f} "
         f"| {failures or ''} |",
         "",
-        f"At or below the handout's RPCs (mean): {at_or_below} of {compared} tests. CPU (user + sys) per whole run: "
+        f"At or below the handout's RPCs (mean): {at_or_below} of {compared} tests. CPU (user + sys, the machine's "
+        "while the run ran, so leave it idle) per whole run: "
         + ", ".join(f"{c:.0f} s" for c in cpus) + f" (mean {mean(cpus):.0f} s).",
     ]
     return "\n".join(lines)

@@ -188,28 +188,22 @@ const RETRANSMIT_TICKS: u64 = 6;
 /// not wait for a token.
 const APPEND_BURST: u32 = 2;
 
-/// Whether a proposal followed the last commits closely enough to carry their announcement (see
-/// `Raft::commit_announce_ticks`): a commit opens a window of `commit_wait_ticks`; a proposal inside it scores a
-/// hit, the window closing empty a miss. The leader waits while hits outnumber recent misses.
+/// Whether a proposal followed the last commit closely enough to carry its announcement (see
+/// `Raft::commit_announce_ticks`): a commit opens a window that lasts until the leader would announce it; a
+/// proposal inside it (whose AppendEntries carries the commit index) is a hit, the announcement falling due first
+/// a miss. The leader waits for the next commit's announcement only after a hit.
 #[derive(Clone, Copy, Debug, Default)]
 struct AnnounceWait {
-    /// A commit happened and neither a proposal nor the end of its window has been seen since.
+    /// A commit happened and neither a proposal nor its announcement has come since.
     open: bool,
-    /// Hits minus misses, kept within `0..=ANNOUNCE_WAIT_MEMORY`.
-    score: u8,
+    /// The last window was a hit.
+    paid: bool,
 }
-
-/// How many misses in a row, after a run of hits, turn the leader back to announcing at once.
-const ANNOUNCE_WAIT_MEMORY: u8 = 1;
 
 impl AnnounceWait {
     fn close(&mut self, hit: bool) {
         self.open = false;
-        self.score = if hit { (self.score + 1).min(ANNOUNCE_WAIT_MEMORY) } else { self.score.saturating_sub(1) };
-    }
-
-    fn pays(&self) -> bool {
-        self.score > 0
+        self.paid = hit;
     }
 }
 
@@ -662,7 +656,7 @@ impl Raft {
     /// `RETRANSMIT_TICKS`: on a lossy network a lost request or reply then costs a short wait instead of a
     /// heartbeat interval. A lost heartbeat is sent again too, so a follower misses one only when both copies are
     /// lost; that is what lets heartbeats be as far apart as they are (the node's default: four a second, against
-    /// an election timeout of at least 600 ms). A follower cut off for longer waits for the heartbeat's probe.
+    /// an election timeout of at least 550 ms). A follower cut off for longer waits for the heartbeat's probe.
     fn retransmit(&mut self) {
         for peer in self.other_peers() {
             let p = &self.progress[peer as usize];
@@ -917,7 +911,7 @@ impl Raft {
     /// next (the lab's `one()`), nothing comes, and waiting would only delay the client; then the leader
     /// announces on the next tick. Which of the two holds is learnt from the last commits (`AnnounceWait`).
     fn commit_announce_ticks(&self) -> u32 {
-        if self.announce_wait.pays() {
+        if self.announce_wait.paid {
             self.commit_wait_ticks()
         } else {
             1

@@ -18,7 +18,10 @@ const SEEDS: [u64; 3] = [1, 2, 3];
 /// Added to every scenario's seed: `RAFTCORE_SIM_SEED_OFFSET`, which `make sim-lab` sets to run each scenario
 /// under other seeds (0 when unset, so `cargo test` always replays the same runs).
 fn seed_offset() -> u64 {
-    std::env::var("RAFTCORE_SIM_SEED_OFFSET").ok().and_then(|v| v.trim().parse().ok()).unwrap_or(0)
+    match std::env::var("RAFTCORE_SIM_SEED_OFFSET") {
+        Ok(v) => v.trim().parse().unwrap_or_else(|_| panic!("RAFTCORE_SIM_SEED_OFFSET={v:?} is not a whole number")),
+        Err(_) => 0,
+    }
 }
 
 // ----- 3A ------------------------------------------------------------------------------------------------------

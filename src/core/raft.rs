@@ -1721,7 +1721,7 @@ mod tests {
         let heartbeat = raft.config().heartbeat_ticks;
         let retransmit = RETRANSMIT_TICKS as u32;
         let mut sent = Vec::new();
-        for tick in 1..=2 * heartbeat + retransmit {
+        for tick in 1..=3 * heartbeat + retransmit {
             raft.tick();
             for (to, entries, _) in appends(&raft.take_ready()) {
                 sent.push((tick, to, entries));
@@ -1729,16 +1729,32 @@ mod tests {
             if tick == heartbeat {
                 ack(&mut raft, 1, 0);
                 ack(&mut raft, 2, 0);
-            } else if tick == 2 * heartbeat {
-                ack(&mut raft, 2, 0); // follower 1's second heartbeat or its reply is lost
+            } else if tick == 2 * heartbeat || tick == 3 * heartbeat {
+                ack(&mut raft, 2, 0); // follower 1 stops answering
             }
         }
         let expected = [(heartbeat, 1), (heartbeat, 2), (2 * heartbeat, 1), (2 * heartbeat, 2)]
             .into_iter()
-            .chain([(2 * heartbeat + retransmit, 1)])
+            .chain([(2 * heartbeat + retransmit, 1), (3 * heartbeat, 1), (3 * heartbeat, 2)])
             .map(|(tick, to)| (tick, to, 0))
             .collect::<Vec<_>>();
-        assert_eq!(sent, expected, "the lost heartbeat alone is sent again");
+        assert_eq!(sent, expected, "the lost heartbeat alone is sent again, and once only while unanswered");
+
+        // A resend that goes unanswered is not repeated after the next heartbeat, which still probes.
+        let mut raft = answered_leader();
+        raft.propose(vec![1]).unwrap();
+        raft.take_ready();
+        ack(&mut raft, 2, 1);
+        let mut to_follower_1 = Vec::new();
+        for tick in 1..=heartbeat + retransmit {
+            raft.tick();
+            for (to, entries, _) in appends(&raft.take_ready()) {
+                if to == 1 {
+                    to_follower_1.push((tick, entries));
+                }
+            }
+        }
+        assert_eq!(to_follower_1, vec![(retransmit, 1), (heartbeat, 0)], "resent once, then only probed");
 
         // A follower silent since before the last heartbeat is left to the heartbeat's probes.
         let mut raft = leader();
@@ -1788,6 +1804,17 @@ mod tests {
             let more = raft.take_ready().messages;
             assert!(more.is_empty(), "nothing more until the first heartbeat: {more:?}");
         }
+
+        // A peer that answered the vote is known to answer: its lost first heartbeat is sent again. The peer that
+        // never answered is left to the heartbeats.
+        let mut raft = just_elected();
+        let quiet = NEW_LEADER_QUIET_TICKS;
+        let mut sent = Vec::new();
+        for tick in 1..=quiet + RETRANSMIT_TICKS as u32 {
+            raft.tick();
+            sent.extend(appends(&raft.take_ready()).into_iter().map(|(to, _, _)| (tick, to)));
+        }
+        assert_eq!(sent, vec![(quiet, 1), (quiet, 2), (quiet + RETRANSMIT_TICKS as u32, 1)]);
     }
 
     /// A leader whose followers both answered its first heartbeat, so each is idle and known to be answering.

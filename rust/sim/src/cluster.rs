@@ -147,14 +147,15 @@ pub struct RpcKinds {
     pub snapshots: u64,
 }
 
-/// One of the lab's one() calls as a state machine, so that several run at once (the lab starts them in
-/// goroutines): it tries Start on connected nodes round-robin (again 50 ms later when none leads), then looks
-/// every 20 ms for `expected` nodes to have applied its command, trying Start again after 2 s without; ten
-/// seconds without agreement fail it.
+/// One of the lab's one() calls as a state machine, so that several can run at once (the lab starts them in
+/// goroutines; `Cluster::one` runs one alone): it tries Start on connected nodes round-robin (again 50 ms later
+/// when none leads), then looks every 20 ms for `expected` nodes to have applied its command, and after 2 s
+/// without tries Start again (with `retry`; without, that is its failure); no new try after 10 s.
 #[derive(Clone, Debug)]
 pub struct OneCall {
     command: u64,
     expected: usize,
+    retry: bool,
     /// Virtual ms of its next action.
     next_at: u64,
     deadline: u64,
@@ -167,16 +168,26 @@ pub struct OneCall {
 
 impl OneCall {
     /// A call that starts at the cluster's current time.
-    pub fn new(c: &Cluster, command: u64, expected: usize) -> OneCall {
-        OneCall { command, expected, next_at: c.now, deadline: c.now + 10_000, waiting: None, starts: 0, done: false }
+    pub fn new(c: &Cluster, command: u64, expected: usize, retry: bool) -> OneCall {
+        OneCall {
+            command,
+            expected,
+            retry,
+            next_at: c.now,
+            deadline: c.now + 10_000,
+            waiting: None,
+            starts: 0,
+            done: false,
+        }
     }
 
     fn step(&mut self, c: &mut Cluster) -> Result<(), String> {
-        if c.now >= self.deadline {
-            return Err(format!("one({}) failed to reach agreement", self.command));
-        }
+        let failed = || format!("one({}) failed to reach agreement", self.command);
         match self.waiting {
             None => {
+                if c.now >= self.deadline {
+                    return Err(failed());
+                }
                 for _ in 0..c.nodes.len() {
                     self.starts = (self.starts + 1) % c.nodes.len();
                     if c.nodes[self.starts].connected {
@@ -189,13 +200,17 @@ impl OneCall {
                 }
                 self.next_at = c.now + 50;
             }
-            Some((index, until)) => {
+            Some((_, until)) if c.now >= until => {
+                if !self.retry {
+                    return Err(failed());
+                }
+                self.waiting = None;
+                self.next_at = c.now;
+            }
+            Some((index, _)) => {
                 let (count, got) = c.n_committed(index);
                 if count >= self.expected && got == Some(self.command) {
                     self.done = true;
-                } else if c.now >= until {
-                    self.waiting = None;
-                    self.next_at = c.now + 50;
                 } else {
                     self.next_at = c.now + 20;
                 }
@@ -641,36 +656,9 @@ impl Cluster {
     /// The lab's one(): tries Start on connected nodes round-robin for up to 10 s, then waits up to 2 s for
     /// `expected` nodes to apply it. With `retry` false, the first failed 2-s window is an error.
     pub fn one(&mut self, command: u64, expected: usize, retry: bool) -> Result<Index, String> {
-        let deadline = self.now + 10_000;
-        let mut starts = 0;
-        while self.now < deadline {
-            let mut index = None;
-            for _ in 0..self.nodes.len() {
-                starts = (starts + 1) % self.nodes.len();
-                if self.nodes[starts].connected {
-                    if let Some((i, _)) = self.start(starts, command) {
-                        index = Some(i);
-                        break;
-                    }
-                }
-            }
-            if let Some(index) = index {
-                let window = self.now + 2_000;
-                while self.now < window {
-                    let (count, got) = self.n_committed(index);
-                    if count >= expected && got == Some(command) {
-                        return Ok(index);
-                    }
-                    self.run_for(20);
-                }
-                if !retry {
-                    return Err(format!("one({command}) failed to reach agreement"));
-                }
-            } else {
-                self.run_for(50);
-            }
-        }
-        Err(format!("one({command}) failed to reach agreement"))
+        let mut call = [OneCall::new(self, command, expected, retry)];
+        self.run_calls(&mut call, 0)?;
+        Ok(call[0].waiting.expect("a finished call was given an index").0)
     }
 
     /// Runs the cluster until `calls[until]` finishes, the other calls acting at their times too, as the lab's
@@ -678,7 +666,9 @@ impl Cluster {
     pub fn run_calls(&mut self, calls: &mut [OneCall], until: usize) -> Result<(), String> {
         while !calls[until].done {
             let k = (0..calls.len()).filter(|&k| !calls[k].done).min_by_key(|&k| calls[k].next_at).expect("one left");
-            self.run_for(calls[k].next_at.saturating_sub(self.now));
+            if calls[k].next_at > self.now {
+                self.run_for(calls[k].next_at - self.now);
+            }
             calls[k].step(self)?;
         }
         Ok(())

@@ -534,8 +534,8 @@ fn unreliable_agree_3c() {
         let mut calls = Vec::new();
         for iteration in 1..50u64 {
             calls.retain(|call: &OneCall| !call.done);
-            calls.extend((0..4).map(|j| OneCall::new(&c, 100 * iteration + j, 1)));
-            calls.push(OneCall::new(&c, iteration, 1));
+            calls.extend((0..4).map(|j| OneCall::new(&c, 100 * iteration + j, 1, true)));
+            calls.push(OneCall::new(&c, iteration, 1, true));
             let own = calls.len() - 1;
             c.run_calls(&mut calls, own)?;
         }

@@ -201,9 +201,12 @@ struct AnnounceWait {
 }
 
 impl AnnounceWait {
+    /// Closes the window, if one is open, as a hit or a miss.
     fn close(&mut self, hit: bool) {
-        self.open = false;
-        self.paid = hit;
+        if self.open {
+            self.open = false;
+            self.paid = hit;
+        }
     }
 }
 
@@ -340,9 +343,7 @@ impl Raft {
                 self.send_held_proposals();
                 self.ticks_since_commit = self.ticks_since_commit.saturating_add(1);
                 if self.ticks_since_commit >= self.commit_announce_ticks() {
-                    if self.announce_wait.open {
-                        self.announce_wait.close(false);
-                    }
+                    self.announce_wait.close(false);
                     self.announce_commit();
                 }
             }
@@ -397,9 +398,7 @@ impl Raft {
         }
         self.log.append(Entry { term: self.current_term, command: command.into() });
         self.dirty = true;
-        if self.announce_wait.open {
-            self.announce_wait.close(true);
-        }
+        self.announce_wait.close(true);
         self.maybe_commit();
         // Sent when the host next takes the Ready, so all proposals between two Readies share one request; with
         // heartbeat pacing they ride the next heartbeat instead.

@@ -411,7 +411,10 @@ fn a_losing_kill_from_inside_a_callback_returns_at_once() {
     let node = start(fast(0, 1));
     let inner = Arc::new(Mutex::new(None));
     let inner2 = Arc::clone(&inner);
+    let in_callback = Arc::new(AtomicBool::new(false));
+    let in_callback2 = Arc::clone(&in_callback);
     *node.host().on_apply.lock() = Some(Box::new(move |node| {
+        in_callback2.store(true, Ordering::SeqCst);
         while node.state() != Err(NodeError::Closed) {
             std::thread::sleep(Duration::from_millis(1));
         }
@@ -419,6 +422,9 @@ fn a_losing_kill_from_inside_a_callback_returns_at_once() {
     }));
     wait_until("leader", || node.state().unwrap().1);
     node.propose(vec![1]).unwrap();
+    // A kill that lands before the apply is handed over stops the applier first (no apply starts after a kill);
+    // this test is about a kill while the callback runs, so it waits for the callback.
+    wait_until("the apply callback runs", || in_callback.load(Ordering::SeqCst));
     let outer = std::thread::spawn({
         let node = Arc::clone(&node);
         move || node.kill()

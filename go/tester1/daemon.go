@@ -44,9 +44,12 @@ const (
 	// daemonLifetime ends a peer process that outlived any test that could want it (the lab's daemons do the same
 	// after 10 minutes), so a crashed tester never leaves peers behind for long.
 	daemonLifetime = 10 * time.Minute
-	// dialAttempts × dialPause bounds how long the tester waits for a new process to listen.
-	dialAttempts = 200
-	dialPause    = 25 * time.Millisecond
+	// dialAttempts × dialPause bounds how long the tester waits for a new process to listen. The lab's tester
+	// retries its dial every 100 ms, so a peer it starts is reachable about 100 ms after it was spawned, and the
+	// peers of one restart come up that far apart: pausing as long gives the crash tests the lab's pace (with a
+	// 25 ms pause they ran a fifth faster, with fewer elections and heartbeats between restarts, than the lab's).
+	dialAttempts = 50
+	dialPause    = 100 * time.Millisecond
 )
 
 // MakeFunc builds a peer inside a daemon: the lab's Make.

@@ -189,6 +189,11 @@ const RETRANSMIT_TICKS: u64 = 6;
 /// not wait for a token.
 const APPEND_BURST: u32 = 2;
 
+/// Ticks a proposal made while an earlier one was uncommitted marks proposals as concurrent (see
+/// `Raft::send_new_proposals`). Overlapping clients overlap again well within it: the lab's churn clients, which
+/// propose every 10–20 ms between them, overlap every few proposals.
+const CONCURRENCY_MEMORY_TICKS: u64 = 50;
+
 /// Whether a proposal followed the last commit closely enough to carry its announcement (see
 /// `Raft::commit_announce_ticks`): a commit opens a window that lasts until the leader would announce it; a
 /// proposal inside it (whose AppendEntries carries the commit index) is a hit, the announcement falling due first
@@ -255,6 +260,10 @@ pub struct Raft {
     dirty: bool,
     /// Proposals appended since the last Ready that idle followers have not been sent yet.
     proposals_unsent: bool,
+    /// The first of those came from a client alone: see `send_new_proposals`.
+    proposal_alone: bool,
+    /// The tick (`now`) until which proposals count as concurrent: one came while an earlier one was uncommitted.
+    concurrent_until: u64,
     out: Ready,
 }
 
@@ -284,6 +293,8 @@ impl Raft {
             now: 0,
             dirty: false,
             proposals_unsent: false,
+            proposal_alone: false,
+            concurrent_until: 0,
             out: Ready::default(),
             cfg,
         };
@@ -397,6 +408,12 @@ impl Raft {
         if self.role != Role::Leader {
             return Err(NotLeader { term: self.current_term });
         }
+        if self.commit_index < self.log.last_index() {
+            self.concurrent_until = self.now + CONCURRENCY_MEMORY_TICKS;
+        }
+        if !self.proposals_unsent {
+            self.proposal_alone = self.now >= self.concurrent_until;
+        }
         self.log.append(Entry { term: self.current_term, command: command.into() });
         self.dirty = true;
         self.announce_wait.close(true);
@@ -438,8 +455,9 @@ impl Raft {
     /// [`persisted_state`](Self::persisted_state) (with [`snapshot_data`](Self::snapshot_data)). The record is as
     /// long as the log, so a host that writes it from here saves one copy of it per persist.
     pub fn take_ready_in_place(&mut self) -> (Ready, bool) {
+        let alone = std::mem::take(&mut self.proposal_alone);
         if std::mem::take(&mut self.proposals_unsent) && self.role == Role::Leader {
-            self.send_new_proposals();
+            self.send_new_proposals(alone);
         }
         let ready = std::mem::take(&mut self.out);
         let persist = std::mem::take(&mut self.dirty);
@@ -721,11 +739,19 @@ impl Raft {
         p.commit_sent < self.commit_index.min(p.match_index)
     }
 
-    /// New proposals go to the idle followers that have a token for them.
-    fn send_new_proposals(&mut self) {
+    /// New proposals go to the idle followers that have a token for them, unless they come from a client alone
+    /// (`alone`: no proposal lately came while an earlier one was uncommitted). Such a client waits for each
+    /// commit before its next proposal (the lab's key/value clerk, whose speed test allows 33 ms per operation;
+    /// its `one()`), nothing else is in flight to ride with it, and holding it for a token would only set its pace.
+    /// The tokens are for clients that overlap (the churn's three), whose proposals can share a request.
+    fn send_new_proposals(&mut self, alone: bool) {
         for peer in self.other_peers() {
             if self.progress[peer as usize].outstanding == 0 {
-                self.send_proposals(peer);
+                if alone {
+                    self.send_append(peer);
+                } else {
+                    self.send_proposals(peer);
+                }
             }
         }
     }
@@ -1617,16 +1643,20 @@ mod tests {
     fn a_steady_stream_of_proposals_costs_a_request_per_refill_not_per_proposal() {
         let mut raft = answered_leader();
         let refill = raft.config().append_refill_ticks;
-        // A burst: the first proposal goes out at once, and what came meanwhile follows its reply at once.
+        // Two clients: the first proposal goes out at once, and the second, made while the first is uncommitted,
+        // follows its reply at once on a token.
         raft.propose(vec![1]).unwrap();
         assert_eq!(appends(&raft.take_ready()), vec![(1, 1, 0), (2, 1, 0)]);
         raft.propose(vec![2]).unwrap();
         assert!(raft.take_ready().messages.is_empty(), "one request out per follower");
         ack(&mut raft, 1, 1);
-        assert_eq!(appends(&raft.take_ready()), vec![(1, 1, 1)], "the follow-up takes the second token");
+        assert_eq!(appends(&raft.take_ready()), vec![(1, 1, 1)], "the follow-up takes a token");
         ack(&mut raft, 1, 2);
+        raft.propose(vec![3]).unwrap();
+        assert_eq!(appends(&raft.take_ready()), vec![(1, 1, 2)], "the next proposal takes the second token");
+        ack(&mut raft, 1, 3);
         // The burst spent, proposals wait for a token and then share one request.
-        for i in 3..6 {
+        for i in 4..7 {
             raft.propose(vec![i]).unwrap();
             assert!(raft.take_ready().messages.iter().all(|(to, _)| *to != 1), "follower 1 has no token left");
         }
@@ -1640,7 +1670,34 @@ mod tests {
             }
             assert!(ticks < refill, "a token comes back within {refill} ticks");
         };
-        assert_eq!(sent, vec![(1, 3, 2)], "the three proposals ride together, with the commit index");
+        assert_eq!(sent, vec![(1, 3, 3)], "the three proposals ride together, with the commit index");
+    }
+
+    #[test]
+    fn a_client_alone_is_sent_each_proposal_at_once_until_proposals_overlap() {
+        let mut raft = answered_leader();
+        let mut propose_and_commit = |raft: &mut Raft, i: u64| {
+            raft.propose(vec![i as u8]).unwrap();
+            let sent = appends(&raft.take_ready());
+            ack(raft, 1, i);
+            ack(raft, 2, i);
+            raft.take_ready();
+            sent
+        };
+        // One client waiting for each commit: every proposal goes out at once, well past the burst of tokens.
+        for i in 1..=5 {
+            assert_eq!(propose_and_commit(&mut raft, i), vec![(1, 1, i - 1), (2, 1, i - 1)], "proposal {i}");
+        }
+        // A second client proposes while the first's proposal is uncommitted: from now on proposals take tokens.
+        raft.propose(vec![6]).unwrap();
+        raft.propose(vec![7]).unwrap();
+        assert_eq!(appends(&raft.take_ready()), vec![(1, 2, 5), (2, 2, 5)], "both ride one request");
+        ack(&mut raft, 1, 7);
+        ack(&mut raft, 2, 7);
+        raft.take_ready();
+        assert_eq!(propose_and_commit(&mut raft, 8).len(), 2, "the first token");
+        assert_eq!(propose_and_commit(&mut raft, 9).len(), 2, "the second token");
+        assert!(propose_and_commit(&mut raft, 10).is_empty(), "no token left: it waits");
     }
 
     #[test]

@@ -1676,7 +1676,7 @@ mod tests {
     #[test]
     fn a_client_alone_is_sent_each_proposal_at_once_until_proposals_overlap() {
         let mut raft = answered_leader();
-        let mut propose_and_commit = |raft: &mut Raft, i: u64| {
+        let propose_and_commit = |raft: &mut Raft, i: u64| {
             raft.propose(vec![i as u8]).unwrap();
             let sent = appends(&raft.take_ready());
             ack(raft, 1, i);

@@ -190,8 +190,9 @@ const RETRANSMIT_TICKS: u64 = 6;
 const APPEND_BURST: u32 = 2;
 
 /// Ticks a proposal made while an earlier one was uncommitted marks proposals as concurrent (see
-/// `Raft::send_new_proposals`). Overlapping clients overlap again well within it: the lab's churn clients, which
-/// propose every 10–20 ms between them, overlap every few proposals.
+/// `Raft::send_new_proposals`): half an election timeout, so that clients which overlap now and then stay on
+/// tokens. The lab's three churn clients do on its tester (their RPCs stay at the tokens' level); a client that
+/// waits for each commit never overlaps itself.
 const CONCURRENCY_MEMORY_TICKS: u64 = 50;
 
 /// Whether a proposal followed the last commit closely enough to carry its announcement (see

@@ -22,7 +22,7 @@ pub struct Config {
     /// When a leader sends new entries and commit indices; see [`Pacing`].
     pub pacing: Pacing,
     /// Ticks per request a follower may be sent with new proposals once it has had two back to back: under a
-    /// steady stream of proposals, those made in between ride together.
+    /// steady stream of overlapping proposals, those made in between ride together. A client alone is not held.
     pub append_refill_ticks: u32,
 }
 
@@ -73,8 +73,8 @@ impl Config {
             seed,
             pacing: Pacing::Prompt,
             // 40 ms: the lab's churn (three clients, each proposing again as soon as it sees its last command
-            // committed) then costs a quarter fewer requests than at 30 ms; a client that waits for each commit
-            // seldom proposes faster than the burst and refill allow.
+            // committed) then costs a quarter fewer requests than at 30 ms. A client alone, which waits for each
+            // commit, takes no token (`Raft::send_new_proposals`), so only overlapping clients feel the refill.
             append_refill_ticks: 4,
         }
     }

@@ -185,8 +185,8 @@ const RETRANSMIT_TICKS: u64 = 6;
 /// `Config::append_refill_ticks`. Two let a burst of `Start`s go out as a request and its follow-up, as before;
 /// a steady stream of proposals from many clients (the lab's churn: each client proposes again as soon as it sees
 /// its last command committed) then costs one request per refill instead of one per proposal, the ones between
-/// riding together. Heartbeats, snapshots, commit announcements and the retries of a follower's rejection do
-/// not wait for a token.
+/// riding together. Heartbeats, snapshots, commit announcements, the retries of a follower's rejection and the
+/// proposals of a client alone (`Raft::send_new_proposals`) do not wait for a token.
 const APPEND_BURST: u32 = 2;
 
 /// Ticks a proposal made while an earlier one was uncommitted marks proposals as concurrent (see
